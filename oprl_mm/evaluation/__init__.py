@@ -1,0 +1,3 @@
+from .mlc_metric import MLCMetric
+
+__all__ = ['MLCMetric']

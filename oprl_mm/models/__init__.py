@@ -1,0 +1,1 @@
+from . import heads, layers, losses, necks  # noqa: F401
