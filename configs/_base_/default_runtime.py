@@ -1,0 +1,45 @@
+# The runtime of every OPRL experiment: mmpretrain's defaults plus the hooks
+# OPRL needs. (Written out rather than inherited with `mmpretrain::`, which
+# needs pkg_resources, gone from recent setuptools.)
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['oprl_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # keep the last checkpoints and the best one by mAP
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_best='mAP',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+custom_hooks = [
+    # SAPM's co-occurrence matrix A from the training labels (Eq. 8, 10)
+    dict(type='CooccurrenceHook'),
+    # EMA decay 0.9997 (Sec. 5.1); buffers are averaged too
+    dict(
+        type='EMAHook',
+        momentum=0.0003,
+        update_buffers=True,
+        priority='ABOVE_NORMAL'),
+]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=None, deterministic=False)

@@ -1,0 +1,99 @@
+"""Hands the training labels' statistics to OPRL heads, once."""
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.hooks import EMAHook, Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+from oprl_mm.models.heads import OPRLHead
+from oprl_mm.models.layers import cooccurrence_matrix
+
+
+def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
+    """N x C multi-hot matrix of a dataset's labels, via ``get_cat_ids``.
+
+    Raises a ``ValueError`` naming the first image whose label index is out
+    of range.
+    """
+    rows, cols = [], []
+    for idx in range(len(dataset)):
+        cat_ids = dataset.get_cat_ids(idx)
+        rows.extend([idx] * len(cat_ids))
+        cols.extend(cat_ids)
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    bad = (cols < 0) | (cols >= num_classes)
+    if bad.any():
+        idx = int(rows[bad][0])
+        info = dataset.get_data_info(idx) if hasattr(
+            dataset, 'get_data_info') else {}
+        raise ValueError(
+            f'training image {info.get("img_path", idx)!r} has label index '
+            f'{int(cols[bad][0])}, out of range for {num_classes} classes')
+    labels = np.zeros((len(dataset), num_classes), dtype=np.float32)
+    labels[rows, cols] = 1
+    return labels
+
+
+@HOOKS.register_module()
+class CooccurrenceHook(Hook):
+    """Compute SAPM's co-occurrence matrix A from the training split.
+
+    Before the first training iteration this hook
+
+    1. checks that the training set's class count (``metainfo['classes']``)
+       equals the head's ``num_classes``, and stops with an error otherwise;
+    2. builds the N x C label matrix of the training set and sets
+       ``A[i, j] = P(j | i)`` (:func:`~oprl_mm.models.layers.cooccurrence_matrix`)
+       on the :class:`~oprl_mm.models.heads.OPRLHead` of the model and of its
+       EMA copy, unless the head reads A from ``cooccurrence_file`` or has
+       SAPM switched off.
+
+    A is a buffer, so checkpoints carry it and testing needs no data
+    statistics. On resume the matrix is recomputed from the same labels,
+    which gives the same matrix.
+
+    Args:
+        save_file (str, optional): also write A to this ``.npy`` path (main
+            process only), e.g. to reuse it through ``cooccurrence_file``.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, save_file=None):
+        self.save_file = save_file
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        head = getattr(model, 'head', None)
+        if not isinstance(head, OPRLHead):
+            runner.logger.warning(
+                'CooccurrenceHook: the model head is '
+                f'{type(head).__name__}, not OPRLHead; nothing to do')
+            return
+        dataset = runner.train_dataloader.dataset
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        if classes is not None and len(classes) != head.num_classes:
+            raise ValueError(
+                f'the training set has {len(classes)} classes but the head '
+                f'has num_classes={head.num_classes}: set '
+                f'model.head.num_classes={len(classes)} (and '
+                f'data_preprocessor.num_classes) in the config')
+        if not head.needs_cooccurrence:
+            return
+        labels = dataset_label_matrix(dataset, head.num_classes)
+        matrix = cooccurrence_matrix(labels)
+        targets = [head]
+        for hook in runner.hooks:
+            if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):
+                targets.append(hook.ema_model.module.head)
+        for target in targets:
+            target.set_cooccurrence(matrix)
+        never = int((labels.sum(0) == 0).sum())
+        runner.logger.info(
+            f'CooccurrenceHook: A computed from {len(labels)} training '
+            f'images, {head.num_classes} classes'
+            + (f' ({never} never occur)' if never else ''))
+        if self.save_file and is_main_process():
+            np.save(self.save_file, matrix.numpy())

@@ -1,0 +1,52 @@
+"""What tools/train.py and tools/test.py share: config overrides and the
+CPU distributed setup."""
+import os
+import os.path as osp
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, DictAction  # noqa: F401
+
+
+def load_config(config: str, cfg_options=None, work_dir=None) -> Config:
+    """Read a config, apply ``--cfg-options`` and choose the work dir."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config!r} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def setup_launcher(cfg: Config, launcher: str) -> None:
+    """Prepare ``cfg`` for ``launcher``, on GPUs and on CPU-only machines.
+
+    On GPUs nothing changes: mmengine's launcher starts NCCL. Without CUDA,
+    mmengine's ``pytorch`` launcher would call ``torch.cuda.set_device``;
+    so the gloo process group is started here, before the Runner, which then
+    finds it initialised. The launcher stays 'pytorch' so that the model is
+    still wrapped in DDP (gradients synchronised), with ``device_ids=None``
+    as DDP wants on CPU. SyncBatchNorm is GPU-only and is not used.
+    """
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'launcher {launcher!r} needs GPUs; on a CPU-only machine use '
+            'tools/dist_train.sh (torchrun, launcher pytorch)')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.env_cfg = cfg.get('env_cfg', {})
+    cfg.env_cfg.setdefault('dist_cfg', {})
+    cfg.env_cfg['dist_cfg']['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    os.environ.setdefault('LOCAL_RANK', '0')

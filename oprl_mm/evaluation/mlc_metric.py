@@ -1,0 +1,150 @@
+"""The multi-label metrics of the literature: mAP, CP, CR, CF1, OP, OR, OF1."""
+import csv
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmpretrain.evaluation.metrics import AveragePrecision
+from mmpretrain.registry import METRICS
+from mmpretrain.structures import label_to_onehot
+
+METRIC_KEYS = ('mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1')
+
+
+def multilabel_metrics(pred: torch.Tensor,
+                       target: torch.Tensor,
+                       thr: float = 0.5) -> Dict[str, float]:
+    """The seven figures of the multi-label literature, in percent.
+
+    A label is predicted positive when its score is >= ``thr``. Per class c:
+    ``P_c = TP_c / (TP_c + FP_c)`` (0 when c is never predicted) and
+    ``R_c = TP_c / (TP_c + FN_c)`` (0 when c has no positive); CP and CR are
+    their means over classes and ``CF1 = 2 CP CR / (CP + CR)``, the CF1 of
+    the literature (mmpretrain's macro f1-score, the mean of per-class F1,
+    is a different number). OP, OR and OF1 pool all image-label pairs.
+    Entries whose target is -1 (e.g. VOC's difficult-only labels) are left
+    out of every figure. mAP is the mean of mmpretrain's per-class AP.
+
+    Args:
+        pred (Tensor): N x C scores.
+        target (Tensor): N x C targets in {1, 0, -1}.
+        thr (float): threshold. Defaults to 0.5.
+    """
+    pred = pred.float()
+    target = target.float()
+    valid = target > -1
+    positive = (target == 1) & valid
+    predicted = (pred >= thr) & valid
+    tp = (positive & predicted).sum(0).double()
+    n_pred = predicted.sum(0).double()
+    n_pos = positive.sum(0).double()
+
+    per_class_p = torch.where(n_pred > 0, tp / n_pred.clamp(min=1),
+                              torch.zeros_like(tp))
+    per_class_r = torch.where(n_pos > 0, tp / n_pos.clamp(min=1),
+                              torch.zeros_like(tp))
+    cp = per_class_p.mean().item() * 100
+    cr = per_class_r.mean().item() * 100
+    op = (tp.sum() / n_pred.sum()).item() * 100 if n_pred.sum() > 0 else 0.
+    o_r = (tp.sum() / n_pos.sum()).item() * 100 if n_pos.sum() > 0 else 0.
+
+    def f1(p, r):
+        return 2 * p * r / (p + r) if p + r > 0 else 0.
+
+    ap = AveragePrecision.calculate(pred, target, average=None)
+    return dict(
+        mAP=ap.mean().item(),
+        CP=cp,
+        CR=cr,
+        CF1=f1(cp, cr),
+        OP=op,
+        OR=o_r,
+        OF1=f1(op, o_r))
+
+
+@METRICS.register_module()
+class MLCMetric(BaseMetric):
+    """mAP, CP, CR, CF1, OP, OR, OF1 (see :func:`multilabel_metrics`).
+
+    Each evaluation also logs the seven figures as one table row. Samples
+    holding ``gt_label_difficult`` (mmpretrain's ``VOC``) mark labels that
+    only difficult objects carry as -1, which every figure ignores, as
+    mmpretrain's ``VOCMultiLabelMetric`` does by default.
+
+    Args:
+        thr (float): score threshold of CP ... OF1. Defaults to 0.5.
+        per_class (bool): also log the per-class AP table (the paper's
+            Table 1) and return it under ``AP_classwise``. Defaults to False.
+        per_class_file (str, optional): write the per-class table as CSV
+            (class, AP, positives) to this path.
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): prefix of the metric names.
+    """
+    default_prefix: Optional[str] = None
+
+    def __init__(self,
+                 thr: float = 0.5,
+                 per_class: bool = False,
+                 per_class_file: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.thr = thr
+        self.per_class = per_class or per_class_file is not None
+        self.per_class_file = per_class_file
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            score = sample['pred_score'].detach().cpu()
+            if 'gt_score' in sample:
+                target = sample['gt_score'].detach().cpu().float()
+            else:
+                target = label_to_onehot(sample['gt_label'].cpu(),
+                                         score.numel()).float()
+                difficult = sample.get('gt_label_difficult', None)
+                if difficult is not None and len(difficult):
+                    only_difficult = set(
+                        torch.as_tensor(difficult).tolist()) - set(
+                            sample['gt_label'].tolist())
+                    target[list(only_difficult)] = -1
+            self.results.append(dict(pred_score=score, gt_score=target))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        pred = torch.stack([r['pred_score'] for r in results])
+        target = torch.stack([r['gt_score'] for r in results])
+        metrics = multilabel_metrics(pred, target, self.thr)
+        logger = MMLogger.get_current_instance()
+        header = '| ' + ' | '.join(f'{k:>6}' for k in METRIC_KEYS) + ' |'
+        row = '| ' + ' | '.join(f'{metrics[k]:6.2f}'
+                                for k in METRIC_KEYS) + ' |'
+        logger.info(f'Multi-label metrics over {len(results)} images '
+                    f'(thr={self.thr}):\n{header}\n{row}')
+        if self.per_class:
+            ap = AveragePrecision.calculate(pred, target, average=None)
+            metrics['AP_classwise'] = [round(v, 4) for v in ap.tolist()]
+            self._report_per_class(ap, (target == 1).sum(0), logger)
+        return metrics
+
+    def _report_per_class(self, ap, positives, logger) -> None:
+        classes = (self.dataset_meta or {}).get('classes') or [
+            f'class_{i}' for i in range(len(ap))
+        ]
+        width = max(len(str(c)) for c in classes)
+        lines = [f'{"class":<{width}} | AP     | positives']
+        lines += [
+            f'{str(c):<{width}} | {a:6.2f} | {int(n)}'
+            for c, a, n in zip(classes, ap.tolist(), positives.tolist())
+        ]
+        logger.info('Per-class AP:\n' + '\n'.join(lines))
+        if self.per_class_file:
+            folder = osp.dirname(osp.abspath(self.per_class_file))
+            os.makedirs(folder, exist_ok=True)
+            with open(self.per_class_file, 'w', newline='') as f:
+                writer = csv.writer(f)
+                writer.writerow(['class', 'AP', 'positives'])
+                for c, a, n in zip(classes, ap.tolist(), positives.tolist()):
+                    writer.writerow([c, f'{a:.4f}', int(n)])
+            logger.info(f'Per-class AP written to {self.per_class_file}')

@@ -1,0 +1,3 @@
+from .oprl_head import OPRLHead
+
+__all__ = ['OPRLHead']

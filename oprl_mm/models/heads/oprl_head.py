@@ -1,0 +1,244 @@
+"""OPRL head: Map, SAS, Ctransform, SPA, SAPM, BRRM and the classifier."""
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmpretrain.models.heads import MultiLabelClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from ..layers import (BidirectionalRefinement, GroupWiseLinear,
+                      SemanticAssociationGCN, SpatialPurifiedAttention)
+
+
+@MODELS.register_module()
+class OPRLHead(MultiLabelClsHead):
+    """Object-Purified Representation Learning head (paper Sec. 4, Eq. 3-16).
+
+    From the (neck-refined) feature map F_bar, B x D x H x W::
+
+        S      = Map(F_bar)                      1x1 conv D -> C       (3)
+        p_aux  = mean(top-K(sigmoid(S)))         over H*W              (4)
+        F_hat  = Ctransform(F_bar)               1x1 conv D -> D       (5)
+        X      = SPA(S, F_hat)                   B x C x D          (6-7)
+        X_hat  = X + G(X)                        SAPM GCN        (8-10)
+        X_bar  = BRRM(X_hat)                                     (11-13)
+        logits = GroupWiseLinear(X_bar)          p_cls = sigmoid      (14)
+        loss   = ASL(p_cls, y) + lambda * ASL(p_aux, y)          (14-16)
+
+    ``loss()`` returns ``loss_cls`` and ``loss_aux`` separately; ``predict()``
+    scores by p_cls only. Every module can be switched off, so the paper's
+    ablations (Tables 5 and 6) are config changes:
+
+    - ``use_spa=False``: plain softmax-weighted pooling (tau = 0).
+    - ``use_aux_loss=False``: no SAS supervision (no ``loss_aux``).
+    - ``use_sapm=False``: SAPM is the identity.
+    - ``use_average_message=False``: SAPM uses A in every layer (no AMP).
+    - ``use_brrm=False``: BRRM is the identity.
+    - the neck (Encoder_t, Eq. 2) is dropped with ``neck=None`` in the model.
+
+    The co-occurrence matrix A is a buffer: it comes from ``cooccurrence_file``
+    (a C x C ``.npy``) when given, otherwise from the training labels through
+    :class:`~oprl_mm.engine.CooccurrenceHook` before the first iteration.
+
+    Args:
+        num_classes (int): C.
+        in_channels (int): D, channels of the last feature map.
+        filter_ratio (float): tau of SPA (Eq. 6). Defaults to 0.5.
+        topk (int): K of SAS (Eq. 4). Defaults to 3. (mmpretrain's
+            ``MultiLabelClsHead`` also has a ``topk`` for prediction; here
+            prediction always uses ``thr``.)
+        num_gcn_layers (int): L of SAPM (Eq. 10). Defaults to 3.
+        aux_loss_weight (float): lambda of Eq. 16. Defaults to 1.0.
+        use_spa (bool): SPA (Eq. 6). Defaults to True.
+        use_aux_loss (bool): SAS supervision (Eq. 4, 15). Defaults to True.
+        use_sapm (bool): SAPM (Eq. 8-10). Defaults to True.
+        use_average_message (bool): AMP in SAPM (Eq. 9-10). Defaults to True.
+        use_brrm (bool): BRRM (Eq. 11-13). Defaults to True.
+        brrm_r_hidden_ratio (float): r-dim MLP width / D. Defaults to 0.25.
+        brrm_c_hidden_ratio (float): c-dim MLP width / C. Defaults to 1.0.
+        cooccurrence_file (str, optional): ``.npy`` file holding A.
+        loss (dict): loss of p_cls, on logits. Defaults to ASL with gamma_neg
+            4, gamma_pos 0, clip 0.05 (ASL's defaults; the paper gives none).
+        aux_loss (dict): loss of p_aux, on probabilities. Defaults to
+            ``ProbAsymmetricLoss`` with the same parameters.
+        thr (float): score threshold of ``pred_label``. Defaults to 0.5.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 filter_ratio: float = 0.5,
+                 topk: int = 3,
+                 num_gcn_layers: int = 3,
+                 aux_loss_weight: float = 1.0,
+                 use_spa: bool = True,
+                 use_aux_loss: bool = True,
+                 use_sapm: bool = True,
+                 use_average_message: bool = True,
+                 use_brrm: bool = True,
+                 brrm_r_hidden_ratio: float = 0.25,
+                 brrm_c_hidden_ratio: float = 1.0,
+                 cooccurrence_file: Optional[str] = None,
+                 loss: Dict = dict(
+                     type='AsymmetricLoss',
+                     gamma_pos=0.0,
+                     gamma_neg=4.0,
+                     clip=0.05),
+                 aux_loss: Dict = dict(
+                     type='ProbAsymmetricLoss',
+                     gamma_pos=0.0,
+                     gamma_neg=4.0,
+                     clip=0.05),
+                 thr: float = 0.5,
+                 init_cfg: Optional[dict] = dict(
+                     type='TruncNormal', layer=['Linear', 'Conv2d'],
+                     std=0.02)):
+        if thr is None:
+            raise ValueError('OPRLHead predicts with a score threshold: thr '
+                             'must be a number (0.5 by default)')
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if topk < 1:
+            raise ValueError(f'topk (K of Eq. 4) must be >= 1, got {topk}')
+        super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.topk = topk
+        self.aux_loss_weight = aux_loss_weight
+        self.use_aux_loss = use_aux_loss
+        self.cooccurrence_file = cooccurrence_file
+
+        self.saliency_map = nn.Conv2d(in_channels, num_classes, 1)  # Map
+        self.ctransform = nn.Conv2d(in_channels, in_channels, 1)
+        self.spa = SpatialPurifiedAttention(
+            filter_ratio=filter_ratio if use_spa else 0.0)
+        self.gcn = SemanticAssociationGCN(
+            num_classes, in_channels, num_gcn_layers,
+            use_average_message) if use_sapm else None
+        self.brrm = BidirectionalRefinement(
+            num_classes, in_channels, brrm_r_hidden_ratio,
+            brrm_c_hidden_ratio) if use_brrm else None
+        self.classifier = GroupWiseLinear(num_classes, in_channels)
+        self.aux_loss_module = MODELS.build(aux_loss) if use_aux_loss \
+            else None
+
+        if cooccurrence_file is not None:
+            if self.gcn is None:
+                raise ValueError('cooccurrence_file is set but use_sapm=False:'
+                                 ' nothing would use the matrix')
+            self.gcn.set_cooccurrence(
+                load_cooccurrence_file(cooccurrence_file, num_classes))
+
+    @property
+    def needs_cooccurrence(self) -> bool:
+        """Whether A must still come from the training labels."""
+        return self.gcn is not None and self.cooccurrence_file is None
+
+    def set_cooccurrence(self, matrix) -> None:
+        """Set the co-occurrence matrix A (C x C) of SAPM."""
+        if self.gcn is None:
+            raise RuntimeError('SAPM is switched off (use_sapm=False)')
+        self.gcn.set_cooccurrence(matrix)
+
+    def forward_outputs(self, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
+        """Run the head and return every intermediate a user may look at.
+
+        Args:
+            feats (tuple[Tensor]): feature maps; the last, B x D x H x W, is
+                used.
+
+        Returns:
+            dict: ``logits`` (B x C), ``p_aux`` (B x C, Eq. 4), ``saliency``
+            (S, B x C x H x W) and ``attention`` (SPA weights after masking,
+            B x C x H x W, Eq. 6-7).
+        """
+        feat = self.pre_logits(feats)
+        if feat.dim() != 4:
+            raise ValueError(
+                'OPRLHead needs a B x D x H x W feature map from the backbone '
+                f'(or neck), got a tensor of shape {tuple(feat.shape)}; for a '
+                "ViT, set the backbone's out_type='featmap'")
+        saliency = self.saliency_map(feat)  # Eq. 3
+        b, c, h, w = saliency.shape
+        k = min(self.topk, h * w)
+        p_aux = saliency.flatten(2).sigmoid().topk(k, dim=-1).values.mean(-1)
+        features = self.ctransform(feat)  # Eq. 5
+        attention = self.spa.attention_weights(saliency)  # Eq. 6
+        x = self.spa.pool(attention, features)  # Eq. 7, B x C x D
+        if self.gcn is not None:
+            x = self.gcn(x)  # Eq. 8-10
+        if self.brrm is not None:
+            x = self.brrm(x)  # Eq. 11-13
+        logits = self.classifier(x)  # Eq. 14
+        return dict(
+            logits=logits,
+            p_aux=p_aux,
+            saliency=saliency,
+            attention=attention.reshape(b, c, h, w))
+
+    def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """Return the B x C logits of p_cls."""
+        return self.forward_outputs(feats)['logits']
+
+    def _get_target(self, data_samples: List[DataSample]) -> Tensor:
+        """B x C multi-hot target; checks label indices once per batch."""
+        if 'gt_score' in data_samples[0]:
+            return torch.stack([s.gt_score.float() for s in data_samples])
+        labels = [s.gt_label.reshape(-1) for s in data_samples]
+        lengths = torch.tensor([len(label) for label in labels])
+        flat = torch.cat(labels).long()
+        target = torch.zeros(len(labels), self.num_classes,
+                             device=flat.device)
+        if flat.numel() == 0:
+            return target
+        bad = (flat < 0) | (flat >= self.num_classes)
+        if bad.any():
+            rows = torch.repeat_interleave(
+                torch.arange(len(labels)), lengths)[bad.cpu()]
+            first = int(rows[0])
+            raise ValueError(
+                f'label index {int(flat[bad][0])} out of range for '
+                f'num_classes={self.num_classes} (image '
+                f"{data_samples[first].get('img_path', first)}): check the "
+                "dataset's classes against the head's num_classes")
+        rows = torch.repeat_interleave(
+            torch.arange(len(labels), device=flat.device),
+            lengths.to(flat.device))
+        target[rows, flat] = 1
+        return target
+
+    def loss(self, feats: Tuple[Tensor, ...], data_samples: List[DataSample],
+             **kwargs) -> dict:
+        """Eq. 14-16: ``loss_cls`` on p_cls and ``loss_aux`` on p_aux."""
+        outputs = self.forward_outputs(feats)
+        target = self._get_target(data_samples).to(outputs['logits'])
+        batch = target.size(0)
+        losses = dict(
+            loss_cls=self.loss_module(
+                outputs['logits'], target, avg_factor=batch, **kwargs))
+        if self.use_aux_loss:
+            # p_aux comes from float32 sigmoids even under AMP
+            losses['loss_aux'] = self.aux_loss_weight * self.aux_loss_module(
+                outputs['p_aux'].float(), target.float(), avg_factor=batch)
+        return losses
+
+
+def load_cooccurrence_file(path: str, num_classes: int) -> np.ndarray:
+    """Read a C x C co-occurrence matrix from a ``.npy`` file (no pickle)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'cooccurrence_file {path!r} does not exist: point '
+            'model.head.cooccurrence_file at a C x C .npy file, or remove it '
+            'to compute A from the training labels')
+    matrix = np.load(path, allow_pickle=False)
+    if matrix.shape != (num_classes, num_classes):
+        raise ValueError(
+            f'cooccurrence_file {path!r} holds a {matrix.shape} array, but '
+            f'the head has num_classes={num_classes}: it must be '
+            f'{num_classes} x {num_classes}')
+    return matrix

@@ -1,0 +1,77 @@
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``.
+
+On N GPUs (or N CPU processes): ``tools/dist_train.sh CONFIG N``.
+"""
+import argparse
+import sys
+import urllib.error
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a classifier')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest '
+        'checkpoint of the work dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate with the real total batch size')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    import oprl_mm  # noqa: F401  (registers modules, checkpoint allowlist)
+    from oprl_mm.engine.runner_setup import load_config, setup_launcher
+
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    setup_launcher(cfg, args.launcher)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+
+    runner = Runner.from_cfg(cfg)
+    try:
+        runner.train()
+    except urllib.error.URLError as err:
+        sys.exit(
+            f'Could not download pretrained weights ({err}). Point '
+            'model.backbone.init_cfg.checkpoint at a local file, or train '
+            'from scratch with --cfg-options model.backbone.init_cfg=None '
+            '(README, "Pretrained weights").')
+
+
+if __name__ == '__main__':
+    main()
