@@ -1,0 +1,63 @@
+"""Every shipped config parses; the headline config matches Table 8."""
+import glob
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+
+import oprl_mm  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'oprl', '*.py')))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_parses(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports.imports == ['oprl_mm']
+    assert cfg.val_evaluator.type == 'MLCMetric'
+    head = cfg.model.head
+    if head.type == 'OPRLHead':
+        assert head.num_classes == cfg.data_preprocessor.num_classes
+
+
+@pytest.fixture(scope='module')
+def r101():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/oprl/oprl_r101_coco448.py'))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    return cfg, model.eval()
+
+
+def test_r101_parameter_count(r101):
+    _, model = r101
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    assert 82 <= params <= 90, f'{params:.1f} M, Table 8 says 86 M'
+
+
+def test_r101_forward_448(r101):
+    cfg, model = r101
+    assert cfg.model.head.num_classes == 80
+    with torch.no_grad():
+        scores = model(torch.randn(1, 3, 448, 448), mode='tensor')
+    assert scores.shape == (1, 80)
+    assert torch.isfinite(scores).all()
+
+
+def test_train_without_coco_names_the_missing_file(tmp_path):
+    config = osp.join(ROOT, 'configs/oprl/oprl_r101_coco448.py')
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools/train.py'), config, '--work-dir',
+         str(tmp_path / 'work')],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode != 0
+    assert 'instances_train2014.json' in proc.stderr
+    assert 'docs/datasets.md' in proc.stderr

@@ -1,0 +1,183 @@
+import ast
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+from oprl_mm.models.layers import (BidirectionalRefinement, GroupWiseLinear,
+                                   SemanticAssociationGCN,
+                                   SpatialPurifiedAttention, average_matrix,
+                                   cooccurrence_matrix, spa)
+
+
+def plain_softmax_pool(saliency, features):
+    w = saliency.flatten(2).softmax(-1)
+    return torch.einsum('bcn,bdn->bcd', w, features.flatten(2))
+
+
+class TestSpatialPurifiedAttention:
+
+    def test_shape(self):
+        s, f = torch.randn(2, 5, 4, 6), torch.randn(2, 7, 4, 6)
+        assert SpatialPurifiedAttention(0.5)(s, f).shape == (2, 5, 7)
+
+    def test_tau_zero_is_softmax_pooling(self):
+        s, f = torch.randn(3, 4, 5, 5), torch.randn(3, 8, 5, 5)
+        out = SpatialPurifiedAttention(0.0)(s, f)
+        torch.testing.assert_close(out, plain_softmax_pool(s, f))
+
+    def test_filtered_positions_do_not_matter(self):
+        torch.manual_seed(0)
+        s, f = torch.randn(1, 1, 6, 6), torch.randn(1, 3, 6, 6)
+        layer = SpatialPurifiedAttention(0.5)
+        out = layer(s, f)
+        z = torch.quantile(s.flatten(), 0.5, interpolation='lower')
+        below = (s < z).expand_as(f)
+        f2 = f.clone()
+        f2[below] = torch.randn(int(below.sum())) * 100
+        torch.testing.assert_close(layer(s, f2), out)
+        # and the kept positions do matter
+        f3 = f.clone()
+        f3[~below] += 1.0
+        assert not torch.allclose(layer(s, f3), out)
+
+    @pytest.mark.parametrize('tau', [0.0, 0.25, 0.5, 0.75, 0.9])
+    def test_share_of_positions_kept(self, tau):
+        s = torch.randn(2, 3, 10, 10)  # continuous: no ties
+        w = SpatialPurifiedAttention(tau).attention_weights(s)
+        kept = (w > 0).float().mean(-1)
+        assert torch.all((kept - (1 - tau)).abs() <= 0.011)
+        torch.testing.assert_close(w.sum(-1), torch.ones(2, 3))
+
+    def test_tau_one_is_argmax_feature(self):
+        s, f = torch.randn(2, 4, 5, 5), torch.randn(2, 6, 5, 5)
+        out = SpatialPurifiedAttention(1.0)(s, f)
+        idx = s.flatten(2).argmax(-1)  # B x C
+        expected = torch.stack([f.flatten(2)[b][:, idx[b]].t()
+                                for b in range(2)])
+        torch.testing.assert_close(out, expected)
+
+    @pytest.mark.parametrize('tau', [0.0, 0.5, 0.99, 1.0])
+    def test_constant_and_tied_saliency_no_nan(self, tau):
+        f = torch.randn(2, 3, 4, 4)
+        const = torch.zeros(2, 2, 4, 4)
+        out = SpatialPurifiedAttention(tau)(const, f)
+        assert torch.isfinite(out).all()
+        # a constant map keeps every position: mean of the features
+        torch.testing.assert_close(
+            out, f.flatten(2).mean(-1)[:, None, :].expand(2, 2, 3))
+        tied = torch.tensor([0., 1., 1., 0.]).repeat(4).reshape(1, 1, 4, 4)
+        out = SpatialPurifiedAttention(tau)(tied.repeat(2, 2, 1, 1), f)
+        assert torch.isfinite(out).all()
+        # gradients stay finite too
+        s = torch.zeros(1, 2, 4, 4, requires_grad=True)
+        SpatialPurifiedAttention(tau)(s, f[:1]).sum().backward()
+        assert torch.isfinite(s.grad).all()
+
+    def test_batch_equals_samples_one_by_one(self):
+        s, f = torch.randn(4, 3, 5, 7), torch.randn(4, 6, 5, 7)
+        layer = SpatialPurifiedAttention(0.5)
+        batch = layer(s, f)
+        for i in range(4):
+            torch.testing.assert_close(batch[i:i + 1], layer(s[i:i + 1],
+                                                             f[i:i + 1]))
+
+    def test_no_python_loop_in_forward(self):
+        tree = ast.parse(inspect.getsource(spa))
+        loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp)
+        assert not any(isinstance(n, loops) for n in ast.walk(tree))
+
+    def test_bad_filter_ratio(self):
+        with pytest.raises(ValueError, match='filter_ratio'):
+            SpatialPurifiedAttention(1.5)
+
+    def test_shape_mismatch(self):
+        with pytest.raises(ValueError, match='share B, H and W'):
+            SpatialPurifiedAttention()(
+                torch.randn(1, 2, 4, 4), torch.randn(1, 3, 5, 5))
+
+
+class TestSAPM:
+
+    def test_average_matrix(self):
+        k = average_matrix(5)
+        assert k.shape == (5, 5)
+        assert torch.equal(k.diagonal(), torch.ones(5))
+        off = k[~torch.eye(5, dtype=torch.bool)]
+        assert torch.allclose(off, torch.full_like(off, 0.25))
+        assert torch.equal(average_matrix(1), torch.ones(1, 1))
+
+    def test_cooccurrence_matrix_exact(self):
+        # class 0 in 4 images, class 1 in 2 (both with 0), class 3 never
+        labels = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0],
+                           [1, 0, 1, 0], [0, 0, 1, 0]])
+        a = cooccurrence_matrix(labels)
+        expected = torch.tensor([[1.0, 2 / 4, 2 / 4, 0.0],
+                                 [2 / 2, 1.0, 1 / 2, 0.0],
+                                 [2 / 3, 1 / 3, 1.0, 0.0],
+                                 [0.0, 0.0, 0.0, 1.0]])
+        torch.testing.assert_close(a, expected)
+        assert torch.isfinite(a).all()
+
+    def test_gcn_alternates_a_and_k(self):
+        gcn = SemanticAssociationGCN(4, 6, num_layers=4)
+        a = torch.rand(4, 4)
+        gcn.set_cooccurrence(a)
+        assert torch.equal(gcn.message_matrix(0), a)
+        assert torch.equal(gcn.message_matrix(1), average_matrix(4))
+        assert torch.equal(gcn.message_matrix(2), a)
+        assert torch.equal(gcn.message_matrix(3), average_matrix(4))
+        no_amp = SemanticAssociationGCN(4, 6, 3, use_average_message=False)
+        no_amp.set_cooccurrence(a)
+        assert all(
+            torch.equal(no_amp.message_matrix(i), a) for i in range(3))
+
+    def test_gcn_forward_matches_equations(self):
+        torch.manual_seed(0)
+        gcn = SemanticAssociationGCN(3, 5, num_layers=2)
+        a = torch.rand(3, 3)
+        gcn.set_cooccurrence(a)
+        x = torch.randn(2, 3, 5)
+        act = torch.nn.LeakyReLU(0.2)
+        h = act(gcn.weights[0](a @ x))
+        h = act(gcn.weights[1](average_matrix(3) @ h))
+        torch.testing.assert_close(gcn(x), x + h)
+
+    def test_set_cooccurrence_checks_shape(self):
+        gcn = SemanticAssociationGCN(4, 6)
+        with pytest.raises(ValueError, match='4 x 4'):
+            gcn.set_cooccurrence(torch.eye(5))
+
+
+class TestBRRM:
+
+    def test_shape(self):
+        brrm = BidirectionalRefinement(num_classes=6, embed_dims=16)
+        assert brrm(torch.randn(3, 6, 16)).shape == (3, 6, 16)
+
+    def test_mixes_categories(self):
+        torch.manual_seed(0)
+        brrm = BidirectionalRefinement(num_classes=5, embed_dims=8).eval()
+        x = torch.randn(1, 5, 8, requires_grad=True)
+        out = brrm(x)
+        # output of class 0 depends on the input of class 3
+        grad = torch.autograd.grad(out[0, 0].sum(), x)[0]
+        assert grad[0, 3].abs().sum() > 0
+        x2 = x.detach().clone()
+        x2[0, 3] += torch.randn(8)  # not a constant: LN would remove it
+        assert not torch.allclose(brrm(x2)[0, 0], out[0, 0])
+
+    def test_batch_independent(self):
+        brrm = BidirectionalRefinement(num_classes=4, embed_dims=8).eval()
+        x = torch.randn(3, 4, 8)
+        torch.testing.assert_close(brrm(x)[1:2], brrm(x[1:2]))
+
+
+def test_group_wise_linear():
+    layer = GroupWiseLinear(num_classes=4, embed_dims=3)
+    x = torch.randn(2, 4, 3)
+    expected = torch.stack([
+        x[:, c] @ layer.weight[c] + layer.bias[c] for c in range(4)
+    ], dim=1)
+    torch.testing.assert_close(layer(x), expected)

@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+import oprl_mm  # noqa: F401
+
+NUM_CLASSES = 6
+DEFAULT_ARGS = dict(type='OPRLHead', num_classes=NUM_CLASSES, in_channels=16)
+
+
+def samples(labels):
+    return [DataSample().set_gt_label(torch.tensor(lab)) for lab in labels]
+
+
+def feats(batch=2, size=5):
+    return (torch.randn(batch, 16, size, size), )
+
+
+def test_loss_keys_and_values():
+    head = MODELS.build(DEFAULT_ARGS)
+    losses = head.loss(feats(), samples([[0, 2], [5]]))
+    assert set(losses) == {'loss_cls', 'loss_aux'}
+    assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+
+
+def test_aux_loss_weight_scales_loss_aux():
+    torch.manual_seed(0)
+    head = MODELS.build(DEFAULT_ARGS)
+    f, s = feats(), samples([[1], [3, 4]])
+    base = head.loss(f, s)['loss_aux']
+    head.aux_loss_weight = 2.5
+    torch.testing.assert_close(head.loss(f, s)['loss_aux'], 2.5 * base)
+
+
+def test_p_aux_is_mean_of_topk_sigmoid_saliency():
+    head = MODELS.build(dict(DEFAULT_ARGS, topk=3))
+    out = head.forward_outputs(feats(batch=3))
+    alpha = out['saliency'].flatten(2).sigmoid()
+    expected = alpha.sort(dim=-1, descending=True).values[..., :3].mean(-1)
+    torch.testing.assert_close(out['p_aux'], expected)
+    assert (out['p_aux'] >= 0).all() and (out['p_aux'] <= 1).all()
+
+
+def test_gradients_reach_backbone():
+    model = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+            neck=dict(
+                type='TransformerEncoderNeck',
+                in_channels=512,
+                feedforward_channels=64),
+            head=dict(type='OPRLHead', num_classes=4, in_channels=512)))
+    x = torch.randn(2, 3, 64, 64)
+    losses = model(x, samples([[0], [1, 3]]), mode='loss')
+    sum(losses.values()).backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.neck.layers[0].attn.in_proj_weight.grad.abs().sum() > 0
+
+
+def test_predict_scores_by_p_cls():
+    head = MODELS.build(DEFAULT_ARGS).eval()
+    f = feats(batch=2)
+    preds = head.predict(f, samples([[0], [1]]))
+    logits = head(f)
+    for i, p in enumerate(preds):
+        torch.testing.assert_close(p.pred_score, logits[i].sigmoid())
+        expected = torch.where(logits[i].sigmoid() >= 0.5)[0]
+        assert torch.equal(p.pred_label, expected)
+
+
+@pytest.mark.parametrize('switch', [
+    dict(use_spa=False),
+    dict(use_aux_loss=False),
+    dict(use_sapm=False),
+    dict(use_average_message=False),
+    dict(use_brrm=False),
+    dict(use_spa=False, use_aux_loss=False, use_sapm=False, use_brrm=False),
+])
+def test_every_switch(switch):
+    head = MODELS.build(dict(DEFAULT_ARGS, **switch))
+    losses = head.loss(feats(), samples([[0], [2, 3]]))
+    assert ('loss_aux' in losses) == switch.get('use_aux_loss', True)
+    assert (head.gcn is None) == (switch.get('use_sapm') is False)
+    assert (head.brrm is None) == (switch.get('use_brrm') is False)
+    if switch.get('use_spa') is False:
+        assert head.spa.filter_ratio == 0.0
+    if 'use_average_message' in switch:
+        assert torch.equal(head.gcn.message_matrix(1),
+                           head.gcn.cooccurrence)
+    sum(losses.values()).backward()
+    assert head(feats()).shape == (2, NUM_CLASSES)
+
+
+def test_spa_off_equals_softmax_pooling():
+    head = MODELS.build(
+        dict(DEFAULT_ARGS, use_spa=False, use_sapm=False, use_brrm=False))
+    f = feats(batch=1)
+    out = head.forward_outputs(f)
+    w = out['saliency'].flatten(2).softmax(-1)
+    x = torch.einsum('bcn,bdn->bcd', w, head.ctransform(f[0]).flatten(2))
+    torch.testing.assert_close(out['logits'], head.classifier(x))
+
+
+def test_label_out_of_range():
+    head = MODELS.build(DEFAULT_ARGS)
+    with pytest.raises(ValueError, match='out of range'):
+        head.loss(feats(), samples([[0], [NUM_CLASSES]]))
+
+
+def test_cooccurrence_file(tmp_path):
+    a = np.random.rand(NUM_CLASSES, NUM_CLASSES).astype(np.float32)
+    np.save(tmp_path / 'a.npy', a)
+    head = MODELS.build(
+        dict(DEFAULT_ARGS, cooccurrence_file=str(tmp_path / 'a.npy')))
+    assert torch.allclose(head.gcn.cooccurrence, torch.from_numpy(a))
+    assert not head.needs_cooccurrence
+    np.save(tmp_path / 'bad.npy', np.eye(3))
+    with pytest.raises(ValueError, match='num_classes=6'):
+        MODELS.build(
+            dict(DEFAULT_ARGS, cooccurrence_file=str(tmp_path / 'bad.npy')))
+    with pytest.raises(FileNotFoundError, match='missing.npy'):
+        MODELS.build(
+            dict(
+                DEFAULT_ARGS,
+                cooccurrence_file=str(tmp_path / 'missing.npy')))
+
+
+def test_cooccurrence_travels_in_state_dict():
+    head = MODELS.build(DEFAULT_ARGS)
+    a = torch.rand(NUM_CLASSES, NUM_CLASSES)
+    head.set_cooccurrence(a)
+    fresh = MODELS.build(DEFAULT_ARGS)
+    fresh.load_state_dict(head.state_dict())
+    torch.testing.assert_close(fresh.gcn.cooccurrence, a)
+
+
+def test_vit_tokens_rejected():
+    head = MODELS.build(DEFAULT_ARGS)
+    with pytest.raises(ValueError, match='featmap'):
+        head((torch.randn(2, 16), ))
