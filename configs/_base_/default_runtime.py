@@ -20,6 +20,10 @@ default_hooks = dict(
 )
 
 custom_hooks = [
+    # stop on a NaN/inf loss, naming the iteration
+    dict(type='FiniteLossHook'),
+    # seed every epoch from (seed, epoch): resume replays augmentation exactly
+    dict(type='EpochSeedHook'),
     # SAPM's co-occurrence matrix A from the training labels (Eq. 8, 10)
     dict(type='CooccurrenceHook'),
     # EMA decay 0.9997 (Sec. 5.1); buffers are averaged too

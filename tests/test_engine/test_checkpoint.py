@@ -2,97 +2,20 @@
 crafted pickles are refused."""
 import copy
 import io
-import json
 import os
 import pickle
 
-import cv2
-import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
 import oprl_mm  # noqa: F401
 
 
-def write_multilabel_set(root, num_images=8, num_classes=3):
-    rng = np.random.default_rng(0)
-    data_list = []
-    for i in range(num_images):
-        img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
-        cv2.imwrite(str(root / f'{i}.png'), img)
-        labels = sorted({i % num_classes, (i // 2) % num_classes})
-        data_list.append(dict(img_path=f'{i}.png', gt_label=labels))
-    ann = dict(
-        metainfo=dict(classes=[f'c{i}' for i in range(num_classes)]),
-        data_list=data_list)
-    (root / 'ann.json').write_text(json.dumps(ann))
-
-
-def tiny_cfg(root, work_dir, max_epochs=2):
-    dataset = dict(
-        type='MultiLabelDataset',
-        data_root=str(root),
-        ann_file='ann.json',
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='PackInputs')])
-    return Config(
-        dict(
-            default_scope='mmpretrain',
-            work_dir=str(work_dir),
-            model=dict(
-                type='ImageClassifier',
-                data_preprocessor=dict(num_classes=3),
-                backbone=dict(
-                    type='ResNet',
-                    depth=18,
-                    stem_channels=8,
-                    base_channels=8,
-                    out_indices=(3, )),
-                neck=dict(
-                    type='TransformerEncoderNeck',
-                    in_channels=64,
-                    feedforward_channels=32),
-                head=dict(type='OPRLHead', num_classes=3, in_channels=64)),
-            train_dataloader=dict(
-                batch_size=4,
-                num_workers=0,
-                sampler=dict(type='DefaultSampler', shuffle=True),
-                dataset=dataset),
-            val_dataloader=dict(
-                batch_size=4,
-                num_workers=0,
-                sampler=dict(type='DefaultSampler', shuffle=False),
-                dataset=dataset),
-            val_evaluator=dict(type='MLCMetric'),
-            optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
-            param_scheduler=dict(
-                type='OneCycleLR',
-                eta_max=1e-3,
-                by_epoch=True,
-                begin=0,
-                end=max_epochs,
-                convert_to_iter_based=True),
-            train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-            val_cfg=dict(),
-            default_hooks=dict(
-                checkpoint=dict(type='CheckpointHook', interval=1),
-                logger=dict(type='LoggerHook', interval=1)),
-            custom_hooks=[
-                dict(type='CooccurrenceHook'),
-                dict(type='EMAHook', momentum=0.0003, update_buffers=True)
-            ],
-            randomness=dict(seed=0),
-            log_level='WARNING',
-        ))
-
-
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data')
-    write_multilabel_set(root)
+def trained(tmp_path_factory, tiny_data, tiny_cfg):
+    root = tiny_data
     work_dir = tmp_path_factory.mktemp('work')
     cfg = tiny_cfg(root, work_dir)
     runner = Runner.from_cfg(copy.deepcopy(cfg))

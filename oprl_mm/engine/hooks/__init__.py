@@ -1,3 +1,8 @@
 from .cooccurrence_hook import CooccurrenceHook, dataset_label_matrix
+from .epoch_seed_hook import EpochSeedHook, epoch_seed
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 
-__all__ = ['CooccurrenceHook', 'dataset_label_matrix']
+__all__ = [
+    'CooccurrenceHook', 'dataset_label_matrix', 'EpochSeedHook', 'epoch_seed',
+    'FiniteLossHook', 'NonFiniteLossError'
+]

@@ -1,0 +1,47 @@
+import copy
+
+import pytest
+import torch
+from mmengine.runner import Runner
+
+import oprl_mm  # noqa: F401
+from oprl_mm.engine.hooks import NonFiniteLossError, epoch_seed
+
+
+def final_weights(path):
+    return torch.load(path, weights_only=True)['state_dict']
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_resume_is_exact(tmp_path, tiny_data, tiny_cfg, num_workers):
+    """A run resumed after epoch 1 ends with the weights of an uninterrupted
+    run, augmentation, dropout, EMA and the one-cycle schedule included."""
+    full = tiny_cfg(tiny_data, tmp_path / 'full', 2, num_workers)
+    Runner.from_cfg(copy.deepcopy(full)).train()
+
+    resumed = copy.deepcopy(full)
+    resumed.work_dir = str(tmp_path / 'resumed')
+    resumed.resume = True
+    resumed.load_from = str(tmp_path / 'full' / 'epoch_1.pth')
+    Runner.from_cfg(resumed).train()
+
+    a = final_weights(tmp_path / 'full' / 'epoch_2.pth')
+    b = final_weights(tmp_path / 'resumed' / 'epoch_2.pth')
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_epochs_draw_different_augmentation():
+    assert epoch_seed(0, 0) != epoch_seed(0, 1)
+    assert epoch_seed(0, 3) == epoch_seed(0, 3)
+    assert epoch_seed(1, 0) != epoch_seed(0, 0)
+
+
+def test_non_finite_loss_stops_the_run(tmp_path, tiny_data, tiny_cfg):
+    cfg = tiny_cfg(tiny_data, tmp_path, 1)
+    cfg.model.head.aux_loss = dict(
+        type='ProbAsymmetricLoss', loss_weight=float('nan'))
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(NonFiniteLossError, match='iteration 1 .*loss_aux'):
+        runner.train()
