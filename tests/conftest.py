@@ -39,6 +39,14 @@ def make_tiny_cfg(root, work_dir, max_epochs=2, num_workers=0):
             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
             dict(type='PackInputs')
         ])
+    val_dataloader = dict(
+        batch_size=4,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(
+            dataset,
+            pipeline=[dict(type='LoadImageFromFile'),
+                      dict(type='PackInputs')]))
     return Config(
         dict(
             default_scope='mmpretrain',
@@ -63,17 +71,11 @@ def make_tiny_cfg(root, work_dir, max_epochs=2, num_workers=0):
                 persistent_workers=False,
                 sampler=dict(type='DefaultSampler', shuffle=True),
                 dataset=dataset),
-            val_dataloader=dict(
-                batch_size=4,
-                num_workers=0,
-                sampler=dict(type='DefaultSampler', shuffle=False),
-                dataset=dict(
-                    dataset,
-                    pipeline=[
-                        dict(type='LoadImageFromFile'),
-                        dict(type='PackInputs')
-                    ])),
+            val_dataloader=val_dataloader,
+            test_dataloader=val_dataloader,
             val_evaluator=dict(type='MLCMetric'),
+            test_evaluator=dict(type='MLCMetric'),
+            test_cfg=dict(),
             optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
             param_scheduler=dict(
                 type='OneCycleLR',
@@ -106,3 +108,8 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_cfg():
     return make_tiny_cfg
+
+
+@pytest.fixture(scope='session')
+def multilabel_writer():
+    return write_multilabel_set
