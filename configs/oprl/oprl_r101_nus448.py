@@ -1,0 +1,12 @@
+# OPRL-R101 on NUS-WIDE at 448 x 448 (Table 3: 66.0 mAP, the paper's figure).
+# 1 GPU:  python tools/train.py configs/oprl/oprl_r101_nus448.py
+# 8 GPUs: tools/dist_train.sh configs/oprl/oprl_r101_nus448.py 8
+_base_ = [
+    '../_base_/models/oprl_r101.py',
+    '../_base_/datasets/nus448.py',
+    '../_base_/schedules/oprl_40e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(head=dict(num_classes=81))
+data_preprocessor = dict(num_classes=81)

@@ -1,0 +1,134 @@
+"""Multi-label dataset read from a two-column CSV file (custom data)."""
+import csv
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+from mmpretrain.datasets import MultiLabelDataset
+from mmpretrain.registry import DATASETS
+
+from .utils import check_dir, check_file
+
+CUSTOM_DOC = 'docs/custom_dataset.md'
+
+
+@DATASETS.register_module()
+class CsvMultiLabel(MultiLabelDataset):
+    """Multi-label dataset from a CSV file with ``image`` and ``labels``.
+
+    The file starts with a header naming (at least) the columns ``image``
+    and ``labels``; other columns are ignored. ``image`` is a path relative
+    to the image folder; ``labels`` holds class names separated by ``sep``::
+
+        image,labels
+        img_000.png,cat|dog
+        img_001.png,dog
+
+    Classes:
+
+    - given with ``classes`` (a list, or a text file with one name a line),
+      the names fix the class indices, and a label name not in the list is
+      an error that names the CSV row;
+    - otherwise they are every name found in this CSV file, sorted with
+      Python's ``sorted`` (case-sensitive, code-point order). Because the
+      rule reads one file only, a validation CSV that lacks a class would
+      number the classes differently from the training CSV: give
+      ``classes`` whenever train and validation are separate files.
+
+    Args:
+        ann_file (str): The CSV file, relative to ``data_root``.
+        data_root (str): The dataset root. Defaults to ''.
+        data_prefix (str | dict): The image folder, relative to
+            ``data_root``. Defaults to ''.
+        sep (str): The character that separates label names in the
+            ``labels`` column. Defaults to ``'|'``.
+        classes (str | Sequence[str], optional): Class names or a file of
+            them. Defaults to None (collected as described above).
+        allow_empty (bool): Accept rows with an empty ``labels`` cell (images
+            with none of the classes). Defaults to False: an empty cell is
+            reported as an error, since it is most often a mistake.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 data_root: str = '',
+                 data_prefix: Union[str, dict] = '',
+                 sep: str = '|',
+                 classes: Union[str, Sequence[str], None] = None,
+                 allow_empty: bool = False,
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        if not isinstance(sep, str) or len(sep) != 1 or sep in ',"\n':
+            raise ValueError(
+                'sep must be one character other than a comma, a quote or '
+                f'a newline, got {sep!r}')
+        self.sep = sep
+        self.allow_empty = allow_empty
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            metainfo=metainfo,
+            classes=classes,
+            **kwargs)
+
+    def _error(self, row_no: int, msg: str) -> ValueError:
+        return ValueError(f'row {row_no} of {osp.abspath(self.ann_file)}: '
+                          f'{msg} (see {CUSTOM_DOC})')
+
+    def load_data_list(self) -> List[dict]:
+        """Read the CSV rows; build the class list if none was given."""
+        check_file(self.ann_file, 'CSV annotation file', CUSTOM_DOC)
+        check_dir(self.img_prefix, 'image folder', CUSTOM_DOC)
+        rows = []
+        with open(self.ann_file, newline='', encoding='utf-8-sig') as f:
+            reader = csv.reader(f)
+            header = [h.strip() for h in next(reader, [])]
+            for col in ('image', 'labels'):
+                if col not in header:
+                    raise self._error(
+                        1, f'the header must name the columns "image" and '
+                        f'"labels", got {header}')
+            i_img, i_lab = header.index('image'), header.index('labels')
+            for row_no, row in enumerate(reader, 2):
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if len(row) <= max(i_img, i_lab):
+                    raise self._error(row_no,
+                                      f'expected {len(header)} columns, got '
+                                      f'{len(row)}: {row}')
+                img = row[i_img].strip()
+                if not img:
+                    raise self._error(row_no, 'the image cell is empty')
+                names = [n.strip() for n in row[i_lab].split(self.sep)]
+                names = [n for n in names if n]
+                if not names and not self.allow_empty:
+                    raise self._error(
+                        row_no, f'the labels cell of image {img!r} is empty; '
+                        'pass allow_empty=True to keep images without labels')
+                rows.append((row_no, img, names))
+        if not rows:
+            raise ValueError(f'{osp.abspath(self.ann_file)} has no data rows')
+
+        classes = self._metainfo.get('classes')
+        if classes is None:
+            classes = sorted({n for _, _, names in rows for n in names})
+            self._metainfo['classes'] = tuple(classes)
+        index = {n: i for i, n in enumerate(classes)}
+        data_list = []
+        for row_no, img, names in rows:
+            unknown = [n for n in names if n not in index]
+            if unknown:
+                raise self._error(
+                    row_no, f'image {img!r} has labels {unknown} that are '
+                    f'not in the {len(classes)} given classes')
+            data_list.append(
+                dict(
+                    img_path=osp.join(self.img_prefix, img),
+                    gt_label=sorted({index[n] for n in names})))
+        return data_list
+
+    def extra_repr(self) -> List[str]:
+        body = super().extra_repr()
+        body.append(f'Label separator: \t{self.sep!r}')
+        return body

@@ -1,0 +1,198 @@
+import json
+import os.path as osp
+import pickle
+
+import numpy as np
+import pytest
+
+from oprl_mm.datasets import CocoMultiLabel
+
+# non-contiguous ids, listed out of order on purpose
+CATEGORIES = [
+    dict(id=90, name='toothbrush'),
+    dict(id=1, name='person'),
+    dict(id=18, name='dog'),
+]
+
+
+def _ann(k, img, cat, bbox, crowd=0):
+    return dict(id=k, image_id=img, category_id=cat, bbox=bbox,
+                iscrowd=crowd, area=bbox[2] * bbox[3], segmentation=[])
+
+
+def write_coco(root, anns=None, categories=CATEGORIES):
+    images = [
+        dict(id=7, file_name='a.jpg', width=32, height=24),
+        dict(id=3, file_name='b.jpg', width=32, height=24),
+        dict(id=12, file_name='empty.jpg', width=32, height=24),
+        dict(id=5, file_name='crowd.jpg', width=32, height=24),
+    ]
+    if anns is None:
+        anns = [
+            _ann(1, 7, 18, [1, 2, 3, 4]),
+            _ann(2, 7, 1, [0, 0, 10, 10]),
+            _ann(3, 3, 90, [5, 5, 2, 2]),
+            _ann(4, 3, 90, [6, 6, 2, 2]),  # same category twice
+            _ann(5, 5, 18, [0, 0, 30, 20], crowd=1),  # crowd only
+        ]
+    (root / 'annotations').mkdir(exist_ok=True)
+    (root / 'images').mkdir(exist_ok=True)
+    path = root / 'annotations' / 'instances.json'
+    path.write_text(
+        json.dumps(dict(images=images, annotations=anns,
+                        categories=categories)))
+    return path
+
+
+def build(root, **kwargs):
+    args = dict(
+        data_root=str(root),
+        ann_file='annotations/instances.json',
+        data_prefix='images')
+    args.update(kwargs)
+    return CocoMultiLabel(**args)
+
+
+def by_name(ds):
+    return {
+        osp.basename(ds.get_data_info(i)['img_path']): ds.get_data_info(i)
+        for i in range(len(ds))
+    }
+
+
+def test_classes_follow_category_id_order(tmp_path):
+    write_coco(tmp_path)
+    ds = build(tmp_path)
+    assert ds.CLASSES == ('person', 'dog', 'toothbrush')
+
+
+@pytest.mark.parametrize('serialize', [True, False])
+def test_labels_unique_sorted_and_crowd_counted(tmp_path, serialize):
+    write_coco(tmp_path)
+    infos = by_name(build(tmp_path, serialize_data=serialize))
+    assert infos['a.jpg']['gt_label'] == [0, 1]
+    assert infos['b.jpg']['gt_label'] == [2]  # category twice -> once
+    assert infos['crowd.jpg']['gt_label'] == [1]  # crowd counts
+    assert infos['a.jpg']['img_path'] == osp.join(str(tmp_path), 'images',
+                                                  'a.jpg')
+
+
+def test_boxes_are_xyxy_with_class_indices(tmp_path):
+    write_coco(tmp_path)
+    infos = by_name(build(tmp_path))
+    a = infos['a.jpg']
+    assert a['gt_bboxes'].dtype == np.float32
+    assert a['gt_bboxes'].shape == (2, 4)
+    np.testing.assert_allclose(a['gt_bboxes'], [[1, 2, 4, 6], [0, 0, 10, 10]])
+    assert a['gt_bboxes_labels'].tolist() == [1, 0]
+    b = infos['b.jpg']
+    assert b['gt_bboxes'].shape == (2, 4)  # both boxes kept
+    assert b['gt_bboxes_labels'].tolist() == [2, 2]
+    assert set(b['gt_bboxes_labels']) == set(b['gt_label'])
+
+
+def test_filter_empty(tmp_path):
+    write_coco(tmp_path)
+    kept = by_name(build(tmp_path, filter_empty=True))
+    assert 'empty.jpg' not in kept and len(kept) == 3
+    all_ = by_name(build(tmp_path, filter_empty=False))
+    assert len(all_) == 4
+    assert all_['empty.jpg']['gt_label'] == []
+    assert all_['empty.jpg']['gt_bboxes'].shape == (0, 4)
+
+
+def test_get_item_packs_multilabel(tmp_path, make_image):
+    write_coco(tmp_path)
+    make_image(str(tmp_path / 'images' / 'a.jpg'))
+    ds = build(
+        tmp_path,
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackInputs')])
+    names = [osp.basename(ds.get_data_info(i)['img_path'])
+             for i in range(len(ds))]
+    sample = ds[names.index('a.jpg')]
+    assert sample['data_samples'].gt_label.tolist() == [0, 1]
+    assert ds.get_cat_ids(names.index('a.jpg')) == [0, 1]
+    # the dataset survives pickling (dataloader workers)
+    assert len(pickle.loads(pickle.dumps(ds))) == len(ds)
+
+
+def test_classes_select_and_reorder(tmp_path):
+    write_coco(tmp_path)
+    ds = build(tmp_path, classes=['toothbrush', 'person'])
+    assert ds.CLASSES == ('toothbrush', 'person')
+    infos = by_name(ds)
+    assert infos['a.jpg']['gt_label'] == [1]
+    assert infos['b.jpg']['gt_label'] == [0]
+    assert 'crowd.jpg' not in infos  # only a dog: no label left
+    ds = build(tmp_path, metainfo=dict(classes=['dog']))
+    assert ds.CLASSES == ('dog', ) and len(ds) == 2
+
+
+def test_unknown_class_name_is_an_error(tmp_path):
+    write_coco(tmp_path)
+    with pytest.raises(ValueError, match='cat'):
+        build(tmp_path, classes=['person', 'cat'])
+
+
+def test_missing_ann_file_names_path(tmp_path):
+    (tmp_path / 'images').mkdir()
+    with pytest.raises(FileNotFoundError) as e:
+        build(tmp_path)
+    msg = str(e.value)
+    assert osp.join(str(tmp_path), 'annotations', 'instances.json') in msg
+    assert 'docs/datasets.md' in msg
+
+
+def test_missing_image_folder_names_path(tmp_path):
+    write_coco(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        build(tmp_path, data_prefix='train2014')
+    assert osp.join(str(tmp_path), 'train2014') in str(e.value)
+    assert 'docs/datasets.md' in str(e.value)
+
+
+def test_unknown_category_id_names_image(tmp_path):
+    write_coco(tmp_path, anns=[_ann(1, 7, 44, [0, 0, 1, 1])])
+    with pytest.raises(ValueError, match=r"44.*a\.jpg"):
+        build(tmp_path)
+
+
+def test_annotation_of_unknown_image(tmp_path):
+    write_coco(tmp_path, anns=[_ann(1, 999, 1, [0, 0, 1, 1])])
+    with pytest.raises(ValueError, match='999'):
+        build(tmp_path)
+
+
+def test_scales_vectorised(tmp_path):
+    """Many images, random annotations: labels equal a per-image reference."""
+    rng = np.random.default_rng(0)
+    n_img, n_ann = 300, 2000
+    images = [dict(id=int(i) * 3 + 1, file_name=f'{i}.jpg')
+              for i in rng.permutation(n_img)]
+    cats = [dict(id=c, name=f'c{c}') for c in (2, 5, 9, 40, 41)]
+    img_of = rng.choice([im['id'] for im in images], n_ann)
+    cat_of = rng.choice([c['id'] for c in cats], n_ann)
+    anns = [_ann(k, int(i), int(c), [1.0, 1.0, 2.0, 2.0])
+            for k, (i, c) in enumerate(zip(img_of, cat_of))]
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'images').mkdir()
+    (tmp_path / 'annotations' / 'instances.json').write_text(
+        json.dumps(dict(images=images, annotations=anns, categories=cats)))
+    ds = build(tmp_path, filter_empty=False)
+    assert len(ds) == n_img
+    cid = {2: 0, 5: 1, 9: 2, 40: 3, 41: 4}
+    for i, im in enumerate(images):  # file order is kept
+        info = ds.get_data_info(i)
+        assert info['img_path'].endswith(im['file_name'])
+        ref = sorted({cid[int(c)] for j, c in zip(img_of, cat_of)
+                      if j == im['id']})
+        assert info['gt_label'] == ref
+        assert len(info['gt_bboxes']) == int((img_of == im['id']).sum())
+
+
+def test_no_labelled_image_gives_empty_dataset(tmp_path):
+    write_coco(tmp_path, anns=[])
+    ds = build(tmp_path)
+    assert len(ds) == 0 and ds.CLASSES == ('person', 'dog', 'toothbrush')
+    assert len(build(tmp_path, filter_empty=False)) == 4

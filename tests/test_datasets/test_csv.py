@@ -1,0 +1,67 @@
+import os.path as osp
+
+import pytest
+
+from oprl_mm.datasets import CsvMultiLabel
+
+
+def write_csv(root, text, name='train.csv'):
+    (root / 'images').mkdir(exist_ok=True)
+    (root / name).write_text(text)
+
+
+def build(root, **kwargs):
+    args = dict(data_root=str(root), ann_file='train.csv',
+                data_prefix='images')
+    args.update(kwargs)
+    return CsvMultiLabel(**args)
+
+
+def test_classes_collected_sorted(tmp_path):
+    write_csv(tmp_path, 'image,labels\na.png,dog|cat\nb.png, cat \n'
+              'c.png,zebra|cat|cat\n')
+    ds = build(tmp_path)
+    assert ds.CLASSES == ('cat', 'dog', 'zebra')
+    assert [ds.get_data_info(i)['gt_label'] for i in range(3)] == \
+        [[0, 1], [0], [0, 2]]
+    assert ds.get_data_info(0)['img_path'] == osp.join(
+        str(tmp_path), 'images', 'a.png')
+
+
+def test_given_classes_and_sep(tmp_path):
+    write_csv(tmp_path, 'id,image,labels\n1,a.png,dog;cat\n2,b.png,bird\n')
+    (tmp_path / 'classes.txt').write_text('dog\ncat\nbird\nfish\n')
+    ds = build(tmp_path, sep=';', classes=str(tmp_path / 'classes.txt'))
+    assert ds.CLASSES == ('dog', 'cat', 'bird', 'fish')
+    assert ds.get_data_info(0)['gt_label'] == [0, 1]
+    assert ds.get_data_info(1)['gt_label'] == [2]
+
+
+def test_unknown_label_names_row(tmp_path):
+    write_csv(tmp_path, 'image,labels\na.png,dog\nb.png,cat|unicorn\n')
+    with pytest.raises(ValueError, match=r"row 3 .*unicorn"):
+        build(tmp_path, classes=['dog', 'cat'])
+
+
+def test_empty_labels(tmp_path):
+    write_csv(tmp_path, 'image,labels\na.png,dog\nb.png,\n')
+    with pytest.raises(ValueError, match=r"row 3 .*empty"):
+        build(tmp_path)
+    ds = build(tmp_path, allow_empty=True)
+    assert ds.get_data_info(1)['gt_label'] == []
+
+
+def test_bad_header_and_missing_files(tmp_path):
+    write_csv(tmp_path, 'path,tags\na.png,dog\n')
+    with pytest.raises(ValueError, match='header'):
+        build(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        build(tmp_path, ann_file='nope.csv')
+    assert osp.join(str(tmp_path), 'nope.csv') in str(e.value)
+    with pytest.raises(FileNotFoundError, match='pictures'):
+        build(tmp_path, data_prefix='pictures')
+
+
+def test_bad_sep():
+    with pytest.raises(ValueError, match='sep'):
+        CsvMultiLabel(ann_file='x.csv', sep=',')

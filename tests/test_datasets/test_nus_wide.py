@@ -1,0 +1,161 @@
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from oprl_mm.datasets import NUS_WIDE_CLASSES, NUSWide
+
+# (official path, concepts)
+TRAIN = [('actor\\0001_2124494179.jpg', ['sky', 'clouds']),
+         ('airport\\0002_1.jpg', ['airport']),
+         ('zoo\\0003_2.jpg', [])]
+TEST = [('beach\\0004_3.jpg', ['beach', 'water', 'sky']),
+        ('cat\\0005_4.jpg', ['cat'])]
+
+
+def _onehot(concepts):
+    v = np.zeros(81, int)
+    for c in concepts:
+        v[NUS_WIDE_CLASSES.index(c)] = 1
+    return v
+
+
+def write_image_lists(root):
+    (root / 'ImageList').mkdir(parents=True, exist_ok=True)
+    for name, rows in (('Train', TRAIN), ('Test', TEST)):
+        (root / 'ImageList' / f'{name}Imagelist.txt').write_text(
+            ''.join(p + '\n' for p, _ in rows))
+    (root / 'Flickr').mkdir(exist_ok=True)
+
+
+def write_official(root, skip=()):
+    write_image_lists(root)
+    gt = root / 'Groundtruth' / 'TrainTestLabels'
+    gt.mkdir(parents=True)
+    for name, rows in (('Train', TRAIN), ('Test', TEST)):
+        for c in NUS_WIDE_CLASSES:
+            if c in skip:
+                continue
+            (gt / f'Labels_{c}_{name}.txt').write_text(''.join(
+                f'{int(c in concepts)}\n' for _, concepts in rows))
+    (root / 'ConceptsList').mkdir()
+    (root / 'ConceptsList' / 'Concepts81.txt').write_text(
+        '\n'.join(NUS_WIDE_CLASSES) + '\n')
+
+
+def write_q2l(root):
+    write_image_lists(root)
+    (root / 'Groundtruth').mkdir(exist_ok=True)
+    for name, rows in (('Train', TRAIN), ('Test', TEST)):
+        (root / 'Groundtruth' / f'Labels_{name}.txt').write_text(''.join(
+            ' '.join(map(str, _onehot(c))) + '\n' for _, c in rows))
+
+
+def write_asl(root):
+    lines = ['filepath,label,split_name']
+    for split, rows in (('train', TRAIN), ('val', TEST)):
+        for p, concepts in rows:
+            name = 'images/' + p.split('\\')[1]
+            lines.append(f'{name},"{concepts!r}",{split}')
+    (root / 'images').mkdir(exist_ok=True)
+    (root / 'nus_wid_data.csv').write_text('\n'.join(lines) + '\n')
+
+
+def labels_by_file(ds):
+    out = {}
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        out[osp.basename(info['img_path'])] = sorted(
+            NUS_WIDE_CLASSES[k] for k in info['gt_label'])
+    return out
+
+
+def expected(rows, filter_empty=True):
+    return {
+        p.split('\\')[1]: sorted(c)
+        for p, c in rows if c or not filter_empty
+    }
+
+
+def test_81_concepts():
+    assert len(NUS_WIDE_CLASSES) == 81 == len(set(NUS_WIDE_CLASSES))
+
+
+@pytest.mark.parametrize('writer,layout', [(write_official, 'official'),
+                                           (write_q2l, 'q2l'),
+                                           (write_asl, 'asl')])
+def test_layouts_read_the_same_labels(tmp_path, writer, layout):
+    writer(tmp_path)
+    assert NUSWide.detect_layout(str(tmp_path)) == layout
+    for split, rows in (('train', TRAIN), ('test', TEST)):
+        ds = NUSWide(data_root=str(tmp_path), split=split)
+        assert ds.layout == layout
+        assert ds.CLASSES == NUS_WIDE_CLASSES
+        assert labels_by_file(ds) == expected(rows)
+    ds = NUSWide(data_root=str(tmp_path), split='train', filter_empty=False)
+    assert labels_by_file(ds) == expected(TRAIN, filter_empty=False)
+
+
+def test_official_paths_normalised(tmp_path):
+    write_official(tmp_path)
+    ds = NUSWide(data_root=str(tmp_path), split='train', layout='official')
+    path = ds.get_data_info(0)['img_path']
+    assert '\\' not in path
+    assert path == osp.join(str(tmp_path), 'Flickr', 'actor',
+                            '0001_2124494179.jpg')
+
+
+def test_explicit_layout_wins(tmp_path):
+    write_official(tmp_path)
+    write_asl(tmp_path)
+    assert NUSWide(data_root=str(tmp_path), split='test').layout == 'official'
+    ds = NUSWide(data_root=str(tmp_path), split='test', layout='asl')
+    assert ds.layout == 'asl'
+    assert labels_by_file(ds) == expected(TEST)
+
+
+def test_partial_layout_lists_layouts_and_missing_files(tmp_path):
+    write_official(tmp_path, skip=('zebra', ))
+    with pytest.raises(FileNotFoundError) as e:
+        NUSWide(data_root=str(tmp_path), split='train')
+    msg = str(e.value)
+    for layout in ('official', 'q2l', 'asl'):
+        assert f'{layout}:' in msg
+    assert 'Labels_zebra_Train.txt' in msg
+    assert 'nus_wid_data.csv' in msg
+    assert 'Groundtruth/Labels_Train.txt' in msg
+    assert str(tmp_path) in msg
+
+
+def test_forced_layout_missing_files(tmp_path):
+    write_q2l(tmp_path)
+    with pytest.raises(FileNotFoundError, match='nus_wid_data.csv'):
+        NUSWide(data_root=str(tmp_path), split='train', layout='asl')
+
+
+def test_missing_image_folder(tmp_path):
+    write_q2l(tmp_path)
+    (tmp_path / 'Flickr').rmdir()
+    with pytest.raises(FileNotFoundError, match='Flickr'):
+        NUSWide(data_root=str(tmp_path), split='train')
+
+
+def test_unknown_concept_names_row(tmp_path):
+    write_asl(tmp_path)
+    with open(tmp_path / 'nus_wid_data.csv', 'a') as f:
+        f.write('images/x.jpg,"[\'unicorn\']",train\n')
+    with pytest.raises(ValueError, match=r"row \d+ .*unicorn"):
+        NUSWide(data_root=str(tmp_path), split='train')
+
+
+def test_bad_q2l_line(tmp_path):
+    write_q2l(tmp_path)
+    with open(tmp_path / 'Groundtruth' / 'Labels_Test.txt', 'a') as f:
+        f.write('0 1 2\n')
+    with pytest.raises(ValueError, match='line 3'):
+        NUSWide(data_root=str(tmp_path), split='test')
+
+
+def test_bad_split(tmp_path):
+    with pytest.raises(ValueError, match='split'):
+        NUSWide(data_root=str(tmp_path), split='val')
