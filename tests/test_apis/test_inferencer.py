@@ -1,0 +1,149 @@
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from oprl_mm.apis import (MultiLabelInferencer, f1_optimal_thresholds,
+                          load_thresholds, thresholded_metrics)
+from oprl_mm.evaluation.mlc_metric import multilabel_metrics
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+NUM_CLASSES = 10  # the tiny model of conftest.py
+
+
+@pytest.fixture(scope='module')
+def inferencer(tiny_model):
+    config, checkpoint, _ = tiny_model
+    return MultiLabelInferencer(config, checkpoint, device='cpu', thr=0.0)
+
+
+def test_path_array_list_and_batching(inferencer, synth_images, tiny_model):
+    paths = sorted(str(p) for p in synth_images.glob('*.png'))
+    one = inferencer(paths[0])
+    assert isinstance(one, list) and len(one) == 1
+    result = one[0]
+    assert set(result) == {'pred_scores', 'pred_labels', 'pred_classes'}
+    assert len(result['pred_scores']) == NUM_CLASSES
+    assert inferencer.classes == tiny_model[2]
+
+    array = inferencer(cv2.imread(paths[0]))[0]
+    np.testing.assert_allclose(array['pred_scores'], result['pred_scores'],
+                               atol=1e-6)
+
+    single = inferencer(paths, batch_size=1)
+    batched = inferencer(paths, batch_size=3)
+    assert len(single) == len(batched) == len(paths)
+    np.testing.assert_allclose([r['pred_scores'] for r in single],
+                               [r['pred_scores'] for r in batched],
+                               atol=1e-5)
+
+
+def test_thresholds_all_above_best_first(inferencer, synth_images,
+                                         tmp_path):
+    path = str(sorted(synth_images.glob('*.png'))[1])
+    scores = np.array(inferencer(path)[0]['pred_scores'])
+    # thr 0: every class, in decreasing score order
+    everything = inferencer(path)[0]['pred_labels']
+    assert everything == np.argsort(-scores, kind='stable').tolist()
+
+    thr = float(np.median(scores))
+    inferencer.set_thresholds(thr)
+    result = inferencer(path)[0]
+    expected = [c for c in everything if scores[c] >= thr]
+    assert result['pred_labels'] == expected
+    assert result['pred_classes'] == [inferencer.classes[c] for c in expected]
+
+    # a per-class file: the class with the lowest score alone gets thr 0
+    low = int(np.argmin(scores))
+    per_class = [1.01] * NUM_CLASSES
+    per_class[low] = 0.0
+    file = tmp_path / 'thr.json'
+    file.write_text(
+        json.dumps(dict(classes=inferencer.classes, thresholds=per_class)))
+    inferencer.set_thresholds(str(file))
+    assert inferencer(path)[0]['pred_labels'] == [low]
+    inferencer.set_thresholds(0.0)
+
+
+def test_threshold_file_errors(tmp_path, inferencer):
+    wrong = tmp_path / 'wrong.json'
+    wrong.write_text(json.dumps(dict(classes=['a', 'b'], thresholds=[.5, .5])))
+    with pytest.raises(ValueError, match='2 thresholds but the model has 10'):
+        load_thresholds(str(wrong), NUM_CLASSES)
+    with pytest.raises(ValueError, match='2 thresholds'):
+        inferencer.set_thresholds(str(wrong))
+    with pytest.raises(FileNotFoundError, match='nothing.json'):
+        load_thresholds(str(tmp_path / 'nothing.json'), NUM_CLASSES)
+    assert torch.equal(load_thresholds(0.3, 3), torch.full((3, ), 0.3))
+
+
+def test_image_errors_name_the_path(inferencer, tmp_path):
+    missing = str(tmp_path / 'missing.png')
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        inferencer(missing)
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='broken.png'):
+        inferencer(str(broken))
+    with pytest.raises(ValueError, match='H x W x 3'):
+        inferencer(np.zeros((8, 8), np.uint8))
+
+
+def test_infer_tool_on_a_folder(tiny_model, synth_images, tmp_path):
+    config, checkpoint, classes = tiny_model
+    out = tmp_path / 'results.json'
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/infer.py'), config,
+         checkpoint, str(synth_images), '--out', str(out), '--thr', '0.5',
+         '--device', 'cpu', '--batch-size', '3'],
+        capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    content = json.loads(out.read_text())
+    images = sorted(str(p) for p in synth_images.glob('*.png'))
+    assert [r['image'] for r in content['results']] == images
+    assert content['classes'] == classes
+    for r in content['results']:
+        scores = r['pred_scores']
+        assert r['pred_labels'] == sorted(
+            (c for c in range(NUM_CLASSES) if scores[c] >= 0.5),
+            key=lambda c: -scores[c])
+    assert '000003.png' in proc.stdout and 'results written' in proc.stdout
+
+
+def test_f1_optimal_thresholds_beat_every_candidate():
+    gen = torch.Generator().manual_seed(0)
+    target = (torch.rand(60, 5, generator=gen) < 0.3).float()
+    scores = (0.4 * target + 0.8 * torch.rand(60, 5, generator=gen)).round(
+        decimals=1)  # ties
+    target[:3, 0] = -1  # ignored entries
+    target[:, 4] = 0  # a class without positives
+    thr, best = f1_optimal_thresholds(scores, target, default=0.5)
+    assert thr[4] == 0.5 and best[4] == 0
+    for c in range(4):
+        valid = target[:, c] > -1
+        s, t = scores[valid, c], target[valid, c]
+        f1s = []
+        for cand in s.unique():
+            pred = s >= cand
+            tp = (pred & (t == 1)).sum().item()
+            f1s.append(2 * tp / (pred.sum().item() + (t == 1).sum().item()))
+        pred = s >= thr[c]
+        tp = (pred & (t == 1)).sum().item()
+        f1 = 2 * tp / (pred.sum().item() + (t == 1).sum().item())
+        assert f1 == pytest.approx(max(f1s)) == pytest.approx(best[c].item())
+
+
+def test_thresholded_metrics_match_the_metric():
+    gen = torch.Generator().manual_seed(1)
+    target = (torch.rand(40, 6, generator=gen) < 0.4).float()
+    scores = torch.rand(40, 6, generator=gen)
+    ours = thresholded_metrics(scores, target, 0.4)
+    ref = multilabel_metrics(scores, target, 0.4)
+    assert ours == pytest.approx(ref)
+    assert thresholded_metrics(scores, target, [0.4] * 6) == pytest.approx(
+        ref)

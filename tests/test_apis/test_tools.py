@@ -1,0 +1,104 @@
+import json
+
+import pytest
+import torch
+
+from oprl_mm.apis import (MultiLabelInferencer, box_attention_share,
+                          box_pointing_hits, class_box_masks, upsample_maps)
+
+NUM_CLASSES = 10  # the tiny model of conftest.py
+
+
+def test_box_masks_and_shares():
+    boxes = [torch.tensor([[0., 0., 4., 4.], [4., 4., 8., 8.]]),
+             torch.tensor([[2., 0., 8., 2.]])]
+    labels = [torch.tensor([1, 1]), torch.tensor([0])]
+    masks = class_box_masks(boxes, labels, 3, (8, 8))
+    assert masks.shape == (2, 3, 8, 8)
+    assert masks[0, 1].sum() == 32 and masks[0, 0].sum() == 0
+    assert masks[1, 0].sum() == 12 and masks[1, 0, 0, 2] and \
+        not masks[1, 0, 2, 2]
+    # a uniform map puts the box area share inside the boxes
+    uniform = torch.full((2, 3, 8, 8), 1 / 64)
+    share = box_attention_share(uniform, masks)
+    assert share[0, 1].item() == pytest.approx(0.5)
+    assert share[1, 0].item() == pytest.approx(12 / 64)
+    # a map peaked inside the box: share 1 and a pointing hit
+    peaked = torch.zeros(2, 3, 8, 8)
+    peaked[:, :, 1, 3] = 1
+    assert box_attention_share(peaked, masks)[1, 0] == 1
+    assert box_pointing_hits(peaked, masks)[1, 0]
+    assert not box_pointing_hits(peaked, masks)[1, 1]
+    # upsampling keeps a distribution
+    small = torch.rand(2, 3, 2, 2).softmax(-1)
+    big = upsample_maps(small, (8, 8), normalise=True)
+    assert torch.allclose(big.flatten(2).sum(-1), torch.ones(2, 3))
+
+
+def test_calibration_writes_a_file_the_inferencer_reads(
+        tiny_model, run_tool, tmp_path, capsys):
+    config, checkpoint, classes = tiny_model
+    out = tmp_path / 'thr.json'
+    run_tool('tools/analysis_tools/calibrate_thresholds.py', config,
+             checkpoint, '--split', 'val', '--eval-split', 'val_shift',
+             '--out', out, '--device', 'cpu', '--cfg-options',
+             'val_dataloader.dataset.num_images=12')
+    content = json.loads(out.read_text())
+    assert content['classes'] == classes
+    assert len(content['thresholds']) == NUM_CLASSES
+    assert content['num_images'] == 12 and content['split'] == 'val'
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report['eval_split'] == 'val_shift'
+    assert set(report['before']) == set(report['after']) >= {'CF1', 'OF1'}
+    inferencer = MultiLabelInferencer(config, checkpoint, thr=str(out))
+    assert torch.allclose(inferencer.thresholds,
+                          torch.tensor(content['thresholds']))
+
+
+def test_benchmark_json(tiny_model, run_tool, tmp_path):
+    config = tiny_model[0]
+    out = tmp_path / 'bench.json'
+    run_tool('tools/analysis_tools/benchmark.py', config, '--device', 'cpu',
+             '--img-size', 64, '--batch-sizes', 1, 2, '--warmup', 1,
+             '--runs', 2, '--json', out)
+    content = json.loads(out.read_text())
+    rows = {r['model']: r for r in content['rows']}
+    assert set(rows) == {'oprl', 'linear', 'csra', 'backbone'}
+    for row in rows.values():
+        assert set(row['throughput']) == {'1', '2'}
+        assert all(v > 0 for v in row['throughput'].values())
+        assert row['params_M'] > 0 and row['gflops'] > 0
+        assert 'peak_mem_MB' in row
+    assert rows['oprl']['params_M'] > rows['csra']['params_M'] >= \
+        rows['backbone']['params_M']
+    assert rows['oprl']['gflops'] > rows['backbone']['gflops']
+    assert 'kthvalue' in ' '.join(rows['oprl']['uncounted_ops'])
+    assert content['img_size'] == 64 and content['amp'] is False
+    assert set(content) >= {'device', 'torch', 'ratios'}
+    assert content['ratios']['flops_ratio'] == pytest.approx(
+        rows['backbone']['gflops'] / rows['oprl']['gflops'], rel=1e-3)
+
+
+def test_visualize_attention_writes_a_png(tiny_model, synth_images,
+                                          run_tool, tmp_path):
+    import cv2
+    config, checkpoint, _ = tiny_model
+    image = sorted(synth_images.glob('*.png'))[0]
+    run_tool('tools/visualize_attention.py', config, checkpoint, image,
+             '--out', tmp_path / 'vis', '--thr', 0.5, '--device', 'cpu')
+    png = tmp_path / 'vis' / '000000_attention.png'
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[0] > 200 and img.shape[1] > 600
+
+
+def test_attention_localization(tiny_model, run_tool, tmp_path):
+    config, checkpoint, _ = tiny_model
+    out = tmp_path / 'loc.json'
+    run_tool('tools/analysis_tools/attention_localization.py', config,
+             checkpoint, '--split', 'val', '--num-images', 6,
+             '--batch-size', 4, '--out', out, '--device', 'cpu')
+    content = json.loads(out.read_text())
+    assert content['images'] == 6 and content['pairs'] >= 6
+    for key in ('spa_share', 'softmax_share', 'chance_share'):
+        assert 0 < content[key] <= 1
+    assert content['tau'] == 0.5
