@@ -30,11 +30,11 @@ class FiniteLossHook(Hook):
                          outputs=None) -> None:
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
-        bad = {
-            k: float(v)
-            for k, v in outputs.items()
-            if k.startswith('loss') and not math.isfinite(float(torch.as_tensor(v).detach()))
+        values = {
+            k: float(torch.as_tensor(v).detach())
+            for k, v in outputs.items() if k.startswith('loss')
         }
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             terms = ', '.join(f'{k}={v}' for k, v in bad.items())
             raise NonFiniteLossError(
