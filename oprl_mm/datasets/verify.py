@@ -138,13 +138,18 @@ def verify_dataset(dataset,
     if n == 0:
         errors.append('the dataset has no image')
 
-    paths, counts = [], []
+    paths, counts, in_memory = [], [], 0
     class_counts = np.zeros(C or 0, np.int64)
     out_of_range, empty = [], []
     for i in range(n):
         info = dataset.get_data_info(i)
         path = info.get('img_path')
-        paths.append(path)
+        if path is None and isinstance(info.get('img'), np.ndarray):
+            # rendered in memory (e.g. SynthMultiLabel): nothing to decode
+            path = f'{type(dataset).__name__}[{i}]'
+            in_memory += 1
+        else:
+            paths.append(path)
         gt = _labels(info)
         counts.append(len(np.unique(gt)))
         if len(gt) == 0:
@@ -183,6 +188,7 @@ def verify_dataset(dataset,
                       f'outside [0, {C - 1}], e.g. {first["image"]}: '
                       f'{first["labels"]}')
 
+    report['images_in_memory'] = in_memory
     dup_paths = [(p, k) for p, k in Counter(paths).items() if k > 1]
     report['duplicate_paths'] = dict(
         count=len(dup_paths),

@@ -142,3 +142,11 @@ def test_missing_image_and_class_count(tmp_path, make_image):
     assert not report['ok']
     assert report['unreadable_images']['count'] == 1
     assert any('num_classes=80' in e for e in report['errors'])
+
+
+def test_images_rendered_in_memory():
+    from oprl_mm.datasets import SynthMultiLabel
+    report = verify_dataset(
+        SynthMultiLabel(split='val', num_images=20), num_workers=0)
+    assert report['ok'] and report['images_in_memory'] == 20
+    assert report['unreadable_images']['count'] == 0
