@@ -128,8 +128,10 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     results_file = osp.join(args.work_dir, 'results.json')
     results = []
-    for variant in args.variants:
-        for seed in args.seeds:
+    # seed-major: an interrupted run still has every variant for the
+    # seeds it finished
+    for seed in args.seeds:
+        for variant in args.variants:
             results.append(run_one(cfg, variant, seed, args.work_dir))
             print(json.dumps(results[-1]), flush=True)
             with open(results_file, 'w') as f:
