@@ -61,3 +61,23 @@ def test_train_without_coco_names_the_missing_file(tmp_path):
     assert proc.returncode != 0
     assert 'instances_train2014.json' in proc.stderr
     assert 'docs/datasets.md' in proc.stderr
+
+
+def test_unreachable_pretrained_weights_say_what_to_do(tmp_path, tiny_data,
+                                                       tiny_cfg):
+    cfg = tiny_cfg(tiny_data, tmp_path / 'work', max_epochs=1)
+    # nothing listens on port 9 of this machine: the download fails at once
+    cfg.model.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint='http://127.0.0.1:9/r18.pth')
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools/train.py'),
+         str(tmp_path / 'cfg.py')],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode != 0
+    assert 'Could not download pretrained weights' in proc.stderr
+    assert 'model.backbone.init_cfg=None' in proc.stderr
