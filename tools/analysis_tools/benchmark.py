@@ -19,8 +19,8 @@ least disturbed by other processes on a shared machine). Peak memory is,
 on CUDA, ``torch.cuda.max_memory_allocated`` during a forward pass
 (weights included) and, on CPU, the rise of the process's peak resident
 set (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``) over its
-size before the pass (weights excluded), both at the largest batch size. Backbone weights are never
-downloaded (``init_cfg=None``)::
+size before the pass (weights excluded), both at the largest batch size.
+Backbone weights are never downloaded (``init_cfg=None``)::
 
     python tools/analysis_tools/benchmark.py \
         configs/oprl/oprl_r101_coco448.py --device cuda --batch-sizes 1 16 \
