@@ -1,0 +1,70 @@
+# What every real-image dataset config shares: ImageNet normalisation, the
+# augmentation recipe of Sec. 5.1 at 448 and 576 pixels, loaders and
+# MLCMetric. A dataset config inherits this file and adds its dataset
+# (type, data_root, files) and its class count.
+
+
+def _pipelines(img_size):
+    # BGR mean of ImageNet, the fill of RandAugment's geometric ops
+    pad_val = [104, 116, 124]
+    train = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(img_size, img_size)),
+        # RandAugment + Cutout, the recipe of Sec. 5.1. Cutout covers a
+        # half-size square with probability 0.5 (the paper gives no size:
+        # this project's choice).
+        dict(
+            type='RandAugment',
+            policies='timm_increasing',
+            num_policies=2,
+            total_level=10,
+            magnitude_level=9,
+            magnitude_std=0.5,
+            hparams=dict(pad_val=pad_val)),
+        dict(type='Cutout', shape=img_size // 2, pad_val=128, prob=0.5),
+        dict(type='PackInputs'),
+    ]
+    test = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(img_size, img_size)),
+        # `gt_label_difficult` (VOC) lets MLCMetric ignore difficult-only
+        # labels; datasets without it simply do not pack it
+        dict(
+            type='PackInputs',
+            meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor', 'flip', 'flip_direction',
+                       'gt_label_difficult')),
+    ]
+    return train, test
+
+
+train_pipeline, test_pipeline = _pipelines(448)
+train_pipeline_576, test_pipeline_576 = _pipelines(576)
+
+# BGR images; the preprocessor turns them into RGB and normalises with the
+# RGB mean/std of ImageNet. Each dataset config sets num_classes.
+data_preprocessor = dict(
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True,
+)
+
+# 8 images per GPU: 64 in total on 8 GPUs, the paper's batch.
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(test_mode=True, pipeline=test_pipeline),
+)
+val_evaluator = dict(type='MLCMetric', thr=0.5)
+
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
