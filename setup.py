@@ -27,9 +27,10 @@ setup(
     if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['oprl_mm', 'oprl_mm.*']),
-    python_requires='>=3.8',
+    python_requires='>=3.9',
     install_requires=[
-        'torch>=2.0',
+        # weights_only loading with an allowlist of (object, name) pairs
+        'torch>=2.6',
         'torchvision',
         'mmengine>=0.10.7,<1.0',
         'mmpretrain>=1.2.0,<2.0',

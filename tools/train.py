@@ -46,7 +46,8 @@ def parse_args():
 def main():
     args = parse_args()
     import oprl_mm  # noqa: F401  (registers modules, checkpoint allowlist)
-    from oprl_mm.engine.runner_setup import load_config, setup_launcher
+    from oprl_mm.engine.runner_setup import (enable_auto_scale_lr,
+                                             load_config, setup_launcher)
 
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     setup_launcher(cfg, args.launcher)
@@ -58,7 +59,7 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
+        enable_auto_scale_lr(cfg)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
 

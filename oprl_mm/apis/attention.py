@@ -75,8 +75,9 @@ def class_box_masks(bboxes: Sequence[Tensor], labels: Sequence[Tensor],
     x1, y1, x2, y2 = (boxes[..., j, None] for j in range(4))  # B x N x 1
     inside_y = (ys >= y1) & (ys <= y2)  # B x N x H
     inside_x = (xs >= x1) & (xs <= x2)  # B x N x W
-    inside = (inside_y[..., :, None] & inside_x[..., None, :]).float()
-    return torch.einsum('bnc,bnhw->bchw', onehot, inside) > 0
+    # contract the separable box masks directly: no B x N x H x W tensor
+    return torch.einsum('bnc,bnh,bnw->bchw', onehot, inside_y.float(),
+                        inside_x.float()) > 0
 
 
 def box_attention_share(maps: Tensor, masks: Tensor) -> Tensor:

@@ -194,7 +194,7 @@ class MultiLabelInferencer:
     Examples:
         >>> from oprl_mm.apis import MultiLabelInferencer
         >>> inferencer = MultiLabelInferencer(
-        ...     'configs/oprl/oprl_r18_synth.py', 'epoch_30.pth', thr=0.5)
+        ...     'configs/oprl/oprl_r18_synth.py', 'work_dirs/oprl_r18_synth/epoch_6.pth', thr=0.5)
         >>> inferencer('demo.png')[0]['pred_classes']
         ['red disc', 'blue square']
 

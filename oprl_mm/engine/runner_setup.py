@@ -50,3 +50,32 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def enable_auto_scale_lr(cfg: Config) -> float:
+    """Scale the learning rate with the real total batch size.
+
+    mmengine's ``auto_scale_lr`` scales the optimizer's lr by real batch /
+    ``base_batch_size``; a one-cycle schedule then resets the lr from its own
+    ``eta_max``, so ``eta_max`` is scaled by the same factor here.
+
+    Returns:
+        float: the factor.
+    """
+    base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+    if base is None:
+        raise KeyError(
+            '--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
+            'in the config: the total batch size its learning rate is for')
+    world = int(
+        os.environ.get('WORLD_SIZE', os.environ.get('SLURM_NTASKS', 1)))
+    accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
+    factor = cfg.train_dataloader.batch_size * world * accumulate / base
+    cfg.auto_scale_lr.enable = True
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for scheduler in schedulers:
+        if 'eta_max' in scheduler:
+            scheduler['eta_max'] *= factor
+    return factor

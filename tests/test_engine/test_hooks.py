@@ -32,7 +32,7 @@ def test_resume_is_exact(tmp_path, tiny_data, tiny_cfg, num_workers):
         assert torch.equal(a[key], b[key]), key
 
 
-def test_epochs_draw_different_augmentation():
+def test_epoch_seed_depends_on_seed_and_epoch():
     assert epoch_seed(0, 0) != epoch_seed(0, 1)
     assert epoch_seed(0, 3) == epoch_seed(0, 3)
     assert epoch_seed(1, 0) != epoch_seed(0, 0)

@@ -181,3 +181,18 @@ def test_group_wise_linear():
         x[:, c] @ layer.weight[c] + layer.bias[c] for c in range(4)
     ], dim=1)
     torch.testing.assert_close(layer(x), expected)
+
+
+def test_brrm_follows_eq_11_to_13():
+    torch.manual_seed(0)
+    m = BidirectionalRefinement(num_classes=5, embed_dims=8).eval()
+    x = torch.randn(2, 5, 8)
+    t = lambda y: y.transpose(1, 2)  # noqa: E731
+    x0 = m.norm_in(x)  # Eq. 11
+    p1 = m.norm1(m.mix_r1(x0) + x0)  # Eq. 12, path 1
+    p1 = t(m.mix_c1(t(p1))) + p1
+    p2 = m.norm2(t(m.mix_c2(t(x0))) + x0)  # Eq. 12, path 2
+    p2 = m.mix_r2(p2) + p2
+    torch.testing.assert_close(m(x), (p1 + p2) / 2)  # Eq. 13
+    # hidden widths D/4 (r) and C (c)
+    assert m.mix_r1[0].out_features == 2 and m.mix_c1[0].out_features == 5

@@ -21,6 +21,6 @@ train_cfg = dict(by_epoch=True, max_epochs=40, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-# 64 = 8 GPUs x 8 images. With `--auto-scale-lr` the learning rate follows
-# the real batch size.
+# 64 = 8 GPUs x 8 images. With `--auto-scale-lr`, tools/train.py scales the
+# one-cycle peak (eta_max) by the real total batch size / 64.
 auto_scale_lr = dict(base_batch_size=64)

@@ -166,7 +166,9 @@ class OPRLHead(MultiLabelClsHead):
         saliency = self.saliency_map(feat)  # Eq. 3
         b, c, h, w = saliency.shape
         k = min(self.topk, h * w)
-        p_aux = saliency.flatten(2).sigmoid().topk(k, dim=-1).values.mean(-1)
+        # in float32: under autocast sigmoid would round p_aux near 1
+        p_aux = saliency.float().flatten(2).sigmoid().topk(
+            k, dim=-1).values.mean(-1)
         features = self.ctransform(feat)  # Eq. 5
         attention = self.spa.attention_weights(saliency)  # Eq. 6
         x = self.spa.pool(attention, features)  # Eq. 7, B x C x D
@@ -222,7 +224,6 @@ class OPRLHead(MultiLabelClsHead):
             loss_cls=self.loss_module(
                 outputs['logits'], target, avg_factor=batch, **kwargs))
         if self.use_aux_loss:
-            # p_aux comes from float32 sigmoids even under AMP
             losses['loss_aux'] = self.aux_loss_weight * self.aux_loss_module(
                 outputs['p_aux'].float(), target.float(), avg_factor=batch)
         return losses
