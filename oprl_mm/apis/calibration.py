@@ -1,10 +1,9 @@
 """Per-class decision thresholds that maximise each class's F1."""
-from typing import Dict, Sequence, Tuple, Union
+from typing import Tuple
 
 import torch
-from mmpretrain.evaluation.metrics import AveragePrecision
 
-from ..evaluation.mlc_metric import METRIC_KEYS
+from ..evaluation.mlc_metric import METRIC_KEYS, multilabel_metrics
 
 __all__ = ['f1_optimal_thresholds', 'thresholded_metrics', 'METRIC_KEYS']
 
@@ -61,50 +60,5 @@ def f1_optimal_thresholds(
     return thr.float(), best_f1.float()
 
 
-def thresholded_metrics(
-        pred: torch.Tensor, target: torch.Tensor,
-        thr: Union[float, Sequence[float], torch.Tensor] = 0.5
-) -> Dict[str, float]:
-    """mAP, CP, CR, CF1, OP, OR, OF1 (percent) with per-class thresholds.
-
-    The same definitions as :func:`oprl_mm.evaluation.mlc_metric.
-    multilabel_metrics` (the CF1 of the literature: F1 of the mean per-class
-    precision and recall), except that ``thr`` may hold one threshold per
-    class. A label is predicted when its score is >= its class's threshold;
-    entries whose target is -1 are ignored.
-
-    Args:
-        pred (Tensor): N x C scores.
-        target (Tensor): N x C targets in {1, 0, -1}.
-        thr (float | Sequence[float] | Tensor): one or C thresholds.
-    """
-    pred = pred.float()
-    target = target.float()
-    thr = torch.as_tensor(thr, dtype=torch.float32)
-    valid = target > -1
-    positive = (target == 1) & valid
-    predicted = (pred >= thr) & valid
-    tp = (positive & predicted).sum(0).double()
-    n_pred = predicted.sum(0).double()
-    n_pos = positive.sum(0).double()
-    per_class_p = torch.where(n_pred > 0, tp / n_pred.clamp(min=1),
-                              torch.zeros_like(tp))
-    per_class_r = torch.where(n_pos > 0, tp / n_pos.clamp(min=1),
-                              torch.zeros_like(tp))
-    cp = per_class_p.mean().item() * 100
-    cr = per_class_r.mean().item() * 100
-    op = (tp.sum() / n_pred.sum()).item() * 100 if n_pred.sum() > 0 else 0.
-    o_r = (tp.sum() / n_pos.sum()).item() * 100 if n_pos.sum() > 0 else 0.
-
-    def f1(p, r):
-        return 2 * p * r / (p + r) if p + r > 0 else 0.
-
-    ap = AveragePrecision.calculate(pred, target, average=None)
-    return dict(
-        mAP=ap.mean().item(),
-        CP=cp,
-        CR=cr,
-        CF1=f1(cp, cr),
-        OP=op,
-        OR=o_r,
-        OF1=f1(op, o_r))
+# mAP, CP, CR, CF1, OP, OR, OF1 with one threshold or one per class
+thresholded_metrics = multilabel_metrics

@@ -1,4 +1,9 @@
-from .hooks import *  # noqa: F401,F403
+from .hooks import (CooccurrenceHook, EpochSeedHook, FiniteLossHook,
+                    NonFiniteLossError, dataset_label_matrix, epoch_seed)
 from .safe_load import install_checkpoint_allowlist
 
-__all__ = ['install_checkpoint_allowlist']
+__all__ = [
+    'CooccurrenceHook', 'EpochSeedHook', 'FiniteLossHook',
+    'NonFiniteLossError', 'dataset_label_matrix', 'epoch_seed',
+    'install_checkpoint_allowlist'
+]

@@ -5,7 +5,7 @@ import os.path as osp
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, DictAction  # noqa: F401
+from mmengine.config import Config
 
 
 def load_config(config: str, cfg_options=None, work_dir=None) -> Config:

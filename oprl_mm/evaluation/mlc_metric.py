@@ -2,7 +2,7 @@
 import csv
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.evaluator import BaseMetric
@@ -16,10 +16,13 @@ METRIC_KEYS = ('mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1')
 
 def multilabel_metrics(pred: torch.Tensor,
                        target: torch.Tensor,
-                       thr: float = 0.5) -> Dict[str, float]:
+                       thr: Union[float, Sequence[float],
+                                  torch.Tensor] = 0.5) -> Dict[str, float]:
     """The seven figures of the multi-label literature, in percent.
 
-    A label is predicted positive when its score is >= ``thr``. Per class c:
+    A label is predicted positive when its score is >= ``thr`` (one
+    threshold, or one per class, e.g. from
+    ``tools/analysis_tools/calibrate_thresholds.py``). Per class c:
     ``P_c = TP_c / (TP_c + FP_c)`` (0 when c is never predicted) and
     ``R_c = TP_c / (TP_c + FN_c)`` (0 when c has no positive); CP and CR are
     their means over classes and ``CF1 = 2 CP CR / (CP + CR)``, the CF1 of
@@ -31,10 +34,12 @@ def multilabel_metrics(pred: torch.Tensor,
     Args:
         pred (Tensor): N x C scores.
         target (Tensor): N x C targets in {1, 0, -1}.
-        thr (float): threshold. Defaults to 0.5.
+        thr (float | Sequence[float] | Tensor): one or C thresholds.
+            Defaults to 0.5.
     """
     pred = pred.float()
     target = target.float()
+    thr = torch.as_tensor(thr, dtype=torch.float32)
     valid = target > -1
     positive = (target == 1) & valid
     predicted = (pred >= thr) & valid
