@@ -45,3 +45,28 @@ def test_non_finite_loss_stops_the_run(tmp_path, tiny_data, tiny_cfg):
     runner = Runner.from_cfg(cfg)
     with pytest.raises(NonFiniteLossError, match='iteration 1 .*loss_aux'):
         runner.train()
+
+
+def test_class_count_mismatch_stops_before_training(tmp_path, tiny_data,
+                                                    tiny_cfg):
+    cfg = tiny_cfg(tiny_data, tmp_path, 1)  # the data has 3 classes
+    cfg.model.head.num_classes = 4
+    cfg.model.data_preprocessor.num_classes = 4
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match='3 classes.*num_classes=4'):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_cooccurrence_hook_sets_model_and_ema(tmp_path, tiny_data, tiny_cfg):
+    from oprl_mm.engine.hooks import dataset_label_matrix
+    from oprl_mm.models.layers import cooccurrence_matrix
+    cfg = tiny_cfg(tiny_data, tmp_path, 1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    labels = dataset_label_matrix(runner.train_dataloader.dataset, 3)
+    expected = cooccurrence_matrix(labels)
+    torch.testing.assert_close(runner.model.head.gcn.cooccurrence, expected)
+    ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]
+    torch.testing.assert_close(ema.ema_model.module.head.gcn.cooccurrence,
+                               expected)
