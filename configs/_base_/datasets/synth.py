@@ -64,15 +64,4 @@ test_evaluator = val_evaluator
 
 # The co-occurrence-breaking split, same settings as val_dataloader.
 val_shift_dataloader = dict(
-    batch_size=100,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        split='val_shift',
-        img_size=img_size,
-        num_classes=num_classes,
-        test_mode=True,
-        pipeline=test_pipeline),
-)
+    val_dataloader, dataset=dict(val_dataloader['dataset'], split='val_shift'))
