@@ -48,8 +48,13 @@ def test_train_then_test_reproduces_validation(tmp_path):
         osp.join(ROOT, 'tools/test.py'), CONFIG,
         str(ckpt), '--work-dir',
         str(tmp_path / 'test'), '--out',
-        str(tmp_path / 'metrics.json'), '--cfg-options'
+        str(tmp_path / 'metrics.json'), '--per-class', '--cfg-options'
     ] + SMALL, tmp_path)
+    # the per-class AP table, one row per class
+    rows = (tmp_path / 'test' / 'per_class_ap.csv').read_text().splitlines()
+    assert rows[0] == 'class,AP,positives' and len(rows) == 1 + 10
+    assert rows[1].startswith('red disc,')
     tested = json.loads((tmp_path / 'metrics.json').read_text())
+    assert len(tested['AP_classwise']) == 10
     for key in ('mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1'):
         assert tested[key] == pytest.approx(last_val[key], abs=1e-3), key
