@@ -7,6 +7,7 @@ import argparse
 import os.path as osp
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 
@@ -41,7 +42,8 @@ def parse_args():
 def main():
     args = parse_args()
     import oprl_mm  # noqa: F401
-    from oprl_mm.engine.runner_setup import load_config, setup_launcher
+    from oprl_mm.engine.runner_setup import (load_config, setup_launcher,
+                                             teardown_distributed)
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
@@ -66,9 +68,12 @@ def main():
                                                'per_class_ap.csv')
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    # every rank holds the same metrics: one writes them
+    if args.out and is_main_process():
         from mmengine.fileio import dump
         dump(metrics, args.out)
+    del runner
+    teardown_distributed()
 
 
 if __name__ == '__main__':

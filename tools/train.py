@@ -47,7 +47,8 @@ def main():
     args = parse_args()
     import oprl_mm  # noqa: F401  (registers modules, checkpoint allowlist)
     from oprl_mm.engine.runner_setup import (enable_auto_scale_lr,
-                                             load_config, setup_launcher)
+                                             load_config, setup_launcher,
+                                             teardown_distributed)
 
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     setup_launcher(cfg, args.launcher)
@@ -72,6 +73,8 @@ def main():
             'model.backbone.init_cfg.checkpoint at a local file, or train '
             'from scratch with --cfg-options model.backbone.init_cfg=None '
             '(README, "Pretrained weights").')
+    del runner
+    teardown_distributed()
 
 
 if __name__ == '__main__':

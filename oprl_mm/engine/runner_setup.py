@@ -1,5 +1,6 @@
 """What tools/train.py and tools/test.py share: config overrides and the
 CPU distributed setup."""
+import gc
 import os
 import os.path as osp
 
@@ -50,6 +51,23 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def teardown_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, destroy the
+    process group and free it before the interpreter exits.
+
+    The caller drops its Runner first: the DDP-wrapped model holds the
+    process group, and a gloo group still alive at interpreter exit keeps
+    its worker threads running into C++ static destruction, which aborts
+    the process now and then (``terminate called without an active
+    exception``, SIGABRT) after every result was written. A no-op outside a
+    distributed run.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+        gc.collect()
 
 
 def enable_auto_scale_lr(cfg: Config) -> float:

@@ -1,5 +1,9 @@
 """A hook for the distributed tests: every rank saves its initial (rank 0)
-and final weights."""
+and final weights, and the names of the threads still alive when the
+interpreter starts to exit."""
+import atexit
+import json
+import os
 import os.path as osp
 
 import torch
@@ -25,3 +29,21 @@ class RankDumpHook(Hook):
     def after_train(self, runner):
         torch.save(_state(runner),
                    osp.join(runner.work_dir, f'rank{get_rank()}.pth'))
+
+    def after_run(self, runner):
+        path = osp.join(runner.work_dir, f'exit_threads_rank{get_rank()}.json')
+        atexit.register(_dump_threads, path)
+
+
+def _dump_threads(path):
+    """Names of this process's OS threads (Linux: /proc/self/task)."""
+    names = []
+    if osp.isdir('/proc/self/task'):
+        for tid in os.listdir('/proc/self/task'):
+            try:
+                with open(f'/proc/self/task/{tid}/comm') as f:
+                    names.append(f.read().strip())
+            except OSError:
+                pass
+    with open(path, 'w') as f:
+        json.dump(names, f)

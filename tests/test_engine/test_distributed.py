@@ -70,6 +70,23 @@ def test_both_ranks_end_with_identical_weights(dist_run):
                            r0['head.classifier.weight'])
 
 
+def assert_gloo_freed(work_dir):
+    """tools/train.py and test.py free the gloo process group before exit:
+    its threads left alive into interpreter shutdown abort a rank now and
+    then (SIGABRT) after all results were written."""
+    if not osp.isdir('/proc/self/task'):
+        pytest.skip('thread names need Linux /proc')
+    for rank in (0, 1):
+        names = json.loads(
+            (work_dir / f'exit_threads_rank{rank}.json').read_text())
+        assert names, rank
+        assert not [n for n in names if 'gloo' in n], (rank, names)
+
+
+def test_train_frees_the_process_group_before_exit(dist_run):
+    assert_gloo_freed(dist_run / 'work')
+
+
 def test_two_process_eval_equals_one_process(dist_run):
     cfg, ckpt = dist_run / 'tiny.py', dist_run / 'work' / 'epoch_3.pth'
     run([
@@ -88,6 +105,7 @@ def test_two_process_eval_equals_one_process(dist_run):
         str(dist_run / 'test2'), '--out',
         str(dist_run / 'two.json')
     ], dist_run)
+    assert_gloo_freed(dist_run / 'test2')
     one = json.loads((dist_run / 'one.json').read_text())
     two = json.loads((dist_run / 'two.json').read_text())
     assert set(one) == {'mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1'}
