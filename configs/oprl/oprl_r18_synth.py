@@ -28,11 +28,11 @@ model = dict(
         num_classes=num_classes,
         in_channels=512,
         filter_ratio=0.5,
-        topk=3,
+        aux_topk=3,
         num_gcn_layers=3,
         aux_loss_weight=1.0,
         loss=dict(
-            type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05),
+            type='LogitAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05),
         aux_loss=dict(
             type='ProbAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
             clip=0.05)),

@@ -9,6 +9,12 @@ from oprl_mm.models.layers import (BidirectionalRefinement, GroupWiseLinear,
                                    SemanticAssociationGCN,
                                    SpatialPurifiedAttention, average_matrix,
                                    cooccurrence_matrix, spa)
+from oprl_mm.models.layers.spa import num_kept_positions
+
+
+def spa_pool(tau, saliency, features):
+    """The pooled B x C x D representations of SPA alone."""
+    return SpatialPurifiedAttention(tau)(saliency, features)[0]
 
 
 def plain_softmax_pool(saliency, features):
@@ -20,39 +26,53 @@ class TestSpatialPurifiedAttention:
 
     def test_shape(self):
         s, f = torch.randn(2, 5, 4, 6), torch.randn(2, 7, 4, 6)
-        assert SpatialPurifiedAttention(0.5)(s, f).shape == (2, 5, 7)
+        x, w = SpatialPurifiedAttention(0.5)(s, f)
+        assert x.shape == (2, 5, 7) and w.shape == (2, 5, 24)
 
     def test_tau_zero_is_softmax_pooling(self):
         s, f = torch.randn(3, 4, 5, 5), torch.randn(3, 8, 5, 5)
-        out = SpatialPurifiedAttention(0.0)(s, f)
+        out = spa_pool(0.0, s, f)
         torch.testing.assert_close(out, plain_softmax_pool(s, f))
 
     def test_filtered_positions_do_not_matter(self):
         torch.manual_seed(0)
         s, f = torch.randn(1, 1, 6, 6), torch.randn(1, 3, 6, 6)
-        layer = SpatialPurifiedAttention(0.5)
-        out = layer(s, f)
-        z = torch.quantile(s.flatten(), 0.5, interpolation='lower')
+        out = spa_pool(0.5, s, f)
+        # the 18 largest of 36 positions are kept
+        z = s.flatten().sort(descending=True).values[17]
         below = (s < z).expand_as(f)
         f2 = f.clone()
         f2[below] = torch.randn(int(below.sum())) * 100
-        torch.testing.assert_close(layer(s, f2), out)
+        torch.testing.assert_close(spa_pool(0.5, s, f2), out)
         # and the kept positions do matter
         f3 = f.clone()
         f3[~below] += 1.0
-        assert not torch.allclose(layer(s, f3), out)
+        assert not torch.allclose(spa_pool(0.5, s, f3), out)
 
-    @pytest.mark.parametrize('tau', [0.0, 0.25, 0.5, 0.75, 0.9])
-    def test_share_of_positions_kept(self, tau):
-        s = torch.randn(2, 3, 10, 10)  # continuous: no ties
+    @pytest.mark.parametrize('tau,size,kept', [
+        (0.5, 14, 98), (0.9, 14, 20), (0.0, 14, 196), (1.0, 14, 1),
+        (0.99, 14, 2), (0.5, 7, 25), (0.5, 4, 8), (0.3, 10, 70),
+        (0.29, 10, 71), (0.75, 3, 3), (0.5, 1, 1)])
+    def test_floor_tau_n_positions_removed(self, tau, size, kept):
+        # Eq. 6 read as: floor(tau * N) of N = H*W removed, at least 1 kept
+        assert num_kept_positions(size * size, tau) == kept
+        s = torch.randn(2, 3, size, size)  # continuous: no ties
         w = SpatialPurifiedAttention(tau).attention_weights(s)
-        kept = (w > 0).float().mean(-1)
-        assert torch.all((kept - (1 - tau)).abs() <= 0.011)
+        assert torch.equal((w > 0).sum(-1), torch.full((2, 3), kept))
         torch.testing.assert_close(w.sum(-1), torch.ones(2, 3))
+        # the kept positions are the largest ones, the maximum among them
+        top = s.flatten(2).topk(kept, dim=-1).indices
+        assert bool((w.gather(-1, top) > 0).all())
+
+    def test_ties_at_threshold_are_kept(self):
+        # 4 positions, tau 0.5 keeps 2; the 2nd and 3rd largest tie
+        s = torch.tensor([0., 1., 1., 2.]).reshape(1, 1, 2, 2)
+        w = SpatialPurifiedAttention(0.5).attention_weights(s)
+        assert torch.equal(w > 0, torch.tensor([[[False, True, True, True]]]))
 
     def test_tau_one_is_argmax_feature(self):
         s, f = torch.randn(2, 4, 5, 5), torch.randn(2, 6, 5, 5)
-        out = SpatialPurifiedAttention(1.0)(s, f)
+        out = spa_pool(1.0, s, f)
         idx = s.flatten(2).argmax(-1)  # B x C
         expected = torch.stack([f.flatten(2)[b][:, idx[b]].t()
                                 for b in range(2)])
@@ -62,35 +82,35 @@ class TestSpatialPurifiedAttention:
     def test_constant_and_tied_saliency_no_nan(self, tau):
         f = torch.randn(2, 3, 4, 4)
         const = torch.zeros(2, 2, 4, 4)
-        out = SpatialPurifiedAttention(tau)(const, f)
+        out = spa_pool(tau, const, f)
         assert torch.isfinite(out).all()
         # a constant map keeps every position: mean of the features
         torch.testing.assert_close(
             out, f.flatten(2).mean(-1)[:, None, :].expand(2, 2, 3))
         tied = torch.tensor([0., 1., 1., 0.]).repeat(4).reshape(1, 1, 4, 4)
-        out = SpatialPurifiedAttention(tau)(tied.repeat(2, 2, 1, 1), f)
+        out = spa_pool(tau, tied.repeat(2, 2, 1, 1), f)
         assert torch.isfinite(out).all()
         # gradients stay finite too
         s = torch.zeros(1, 2, 4, 4, requires_grad=True)
-        SpatialPurifiedAttention(tau)(s, f[:1]).sum().backward()
+        spa_pool(tau, s, f[:1]).sum().backward()
         assert torch.isfinite(s.grad).all()
 
     def test_batch_equals_samples_one_by_one(self):
         s, f = torch.randn(4, 3, 5, 7), torch.randn(4, 6, 5, 7)
-        layer = SpatialPurifiedAttention(0.5)
-        batch = layer(s, f)
+        batch = spa_pool(0.5, s, f)
         for i in range(4):
-            torch.testing.assert_close(batch[i:i + 1], layer(s[i:i + 1],
-                                                             f[i:i + 1]))
+            torch.testing.assert_close(
+                batch[i:i + 1], spa_pool(0.5, s[i:i + 1], f[i:i + 1]))
 
     def test_no_python_loop_in_forward(self):
         tree = ast.parse(inspect.getsource(spa))
         loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp)
         assert not any(isinstance(n, loops) for n in ast.walk(tree))
 
-    def test_bad_filter_ratio(self):
+    @pytest.mark.parametrize('tau', [1.5, -0.1, float('nan')])
+    def test_bad_filter_ratio(self, tau):
         with pytest.raises(ValueError, match='filter_ratio'):
-            SpatialPurifiedAttention(1.5)
+            SpatialPurifiedAttention(tau)
 
     def test_shape_mismatch(self):
         with pytest.raises(ValueError, match='share B, H and W'):
@@ -132,6 +152,14 @@ class TestSAPM:
         no_amp.set_cooccurrence(a)
         assert all(
             torch.equal(no_amp.message_matrix(i), a) for i in range(3))
+
+    def test_gcn_maps_have_no_bias(self):
+        # Eq. 10 is delta(A X W): a zero input gives a zero message
+        gcn = SemanticAssociationGCN(3, 5, num_layers=3)
+        assert all(linear.bias is None for linear in gcn.weights)
+        assert not any('bias' in name for name, _ in gcn.named_parameters())
+        x = torch.zeros(2, 3, 5)
+        torch.testing.assert_close(gcn(x), x)
 
     def test_gcn_forward_matches_equations(self):
         torch.manual_seed(0)

@@ -35,7 +35,7 @@ def test_aux_loss_weight_scales_loss_aux():
 
 
 def test_p_aux_is_mean_of_topk_sigmoid_saliency():
-    head = MODELS.build(dict(DEFAULT_ARGS, topk=3))
+    head = MODELS.build(dict(DEFAULT_ARGS, aux_topk=3))
     out = head.forward_outputs(feats(batch=3))
     alpha = out['saliency'].flatten(2).sigmoid()
     expected = alpha.sort(dim=-1, descending=True).values[..., :3].mean(-1)

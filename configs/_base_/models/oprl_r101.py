@@ -21,14 +21,14 @@ model = dict(
         type='TransformerEncoderNeck',
         in_channels=2048,
         num_heads=8,
-        feedforward_channels=2048,
+        feedforward_channels=1280,
         dropout=0.1),
     head=dict(
         type='OPRLHead',
         num_classes=80,
         in_channels=2048,
         filter_ratio=0.5,  # tau, Eq. 6
-        topk=3,  # K, Eq. 4
+        aux_topk=3,  # K, Eq. 4
         num_gcn_layers=3,  # L, Eq. 10
         aux_loss_weight=1.0,  # lambda, Eq. 16
         use_spa=True,
@@ -38,7 +38,7 @@ model = dict(
         use_brrm=True,
         # ASL's own defaults: the paper gives no gammas
         loss=dict(
-            type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05),
+            type='LogitAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05),
         aux_loss=dict(
             type='ProbAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
             clip=0.05),

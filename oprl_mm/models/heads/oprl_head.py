@@ -48,9 +48,10 @@ class OPRLHead(MultiLabelClsHead):
         num_classes (int): C.
         in_channels (int): D, channels of the last feature map.
         filter_ratio (float): tau of SPA (Eq. 6). Defaults to 0.5.
-        topk (int): K of SAS (Eq. 4). Defaults to 3. (mmpretrain's
-            ``MultiLabelClsHead`` also has a ``topk`` for prediction; here
-            prediction always uses ``thr``.)
+        aux_topk (int): K of SAS (Eq. 4), the number of largest saliency
+            values averaged into p_aux. Defaults to 3. (Not mmpretrain's
+            ``topk``, the prediction top-k of ``MultiLabelClsHead``: OPRL
+            predicts with ``thr``.)
         num_gcn_layers (int): L of SAPM (Eq. 10). Defaults to 3.
         aux_loss_weight (float): lambda of Eq. 16. Defaults to 1.0.
         use_spa (bool): SPA (Eq. 6). Defaults to True.
@@ -61,8 +62,10 @@ class OPRLHead(MultiLabelClsHead):
         brrm_r_hidden_ratio (float): r-dim MLP width / D. Defaults to 0.25.
         brrm_c_hidden_ratio (float): c-dim MLP width / C. Defaults to 1.0.
         cooccurrence_file (str, optional): ``.npy`` file holding A.
-        loss (dict): loss of p_cls, on logits. Defaults to ASL with gamma_neg
-            4, gamma_pos 0, clip 0.05 (ASL's defaults; the paper gives none).
+        loss (dict): loss of p_cls, on logits. Defaults to
+            ``LogitAsymmetricLoss`` with gamma_neg 4, gamma_pos 0, clip 0.05
+            (ASL's defaults; the paper gives none) and the focal weight
+            detached (the lineage's ``--dtgfl``).
         aux_loss (dict): loss of p_aux, on probabilities. Defaults to
             ``ProbAsymmetricLoss`` with the same parameters.
         thr (float): score threshold of ``pred_label``. Defaults to 0.5.
@@ -73,7 +76,7 @@ class OPRLHead(MultiLabelClsHead):
                  num_classes: int,
                  in_channels: int,
                  filter_ratio: float = 0.5,
-                 topk: int = 3,
+                 aux_topk: int = 3,
                  num_gcn_layers: int = 3,
                  aux_loss_weight: float = 1.0,
                  use_spa: bool = True,
@@ -85,7 +88,7 @@ class OPRLHead(MultiLabelClsHead):
                  brrm_c_hidden_ratio: float = 1.0,
                  cooccurrence_file: Optional[str] = None,
                  loss: Dict = dict(
-                     type='AsymmetricLoss',
+                     type='LogitAsymmetricLoss',
                      gamma_pos=0.0,
                      gamma_neg=4.0,
                      clip=0.05),
@@ -103,12 +106,13 @@ class OPRLHead(MultiLabelClsHead):
                              'must be a number (0.5 by default)')
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if topk < 1:
-            raise ValueError(f'topk (K of Eq. 4) must be >= 1, got {topk}')
+        if aux_topk < 1:
+            raise ValueError(
+                f'aux_topk (K of Eq. 4) must be >= 1, got {aux_topk}')
         super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.topk = topk
+        self.aux_topk = aux_topk
         self.aux_loss_weight = aux_loss_weight
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
@@ -165,13 +169,12 @@ class OPRLHead(MultiLabelClsHead):
                 "ViT, set the backbone's out_type='featmap'")
         saliency = self.saliency_map(feat)  # Eq. 3
         b, c, h, w = saliency.shape
-        k = min(self.topk, h * w)
+        k = min(self.aux_topk, h * w)
         # in float32: under autocast sigmoid would round p_aux near 1
         p_aux = saliency.float().flatten(2).sigmoid().topk(
             k, dim=-1).values.mean(-1)
         features = self.ctransform(feat)  # Eq. 5
-        attention = self.spa.attention_weights(saliency)  # Eq. 6
-        x = self.spa.pool(attention, features)  # Eq. 7, B x C x D
+        x, attention = self.spa(saliency, features)  # Eq. 6-7, B x C x D
         if self.gcn is not None:
             x = self.gcn(x)  # Eq. 8-10
         if self.brrm is not None:

@@ -65,7 +65,9 @@ class SemanticAssociationGCN(nn.Module):
         X_{i+1} = delta(A X_i W_i)   if i is even   (co-occurrence message)
         X_{i+1} = delta(K X_i W_i)   if i is odd    (average message, AMP)
 
-    with delta = LeakyReLU(0.2) and W_i a D -> D linear map. A is held in the
+    with delta = LeakyReLU(0.2) and W_i a D -> D linear map without bias
+    (Eq. 10 is delta(A X W): a bias would add the same vector to every class
+    after the message, which the equation does not have). A is held in the
     buffer ``cooccurrence`` (set from the training labels by
     :class:`~oprl_mm.engine.CooccurrenceHook` or from a file) and K in the
     buffer ``average`` (Eq. 9), so a checkpoint alone reproduces the model.
@@ -91,7 +93,8 @@ class SemanticAssociationGCN(nn.Module):
         self.num_layers = num_layers
         self.use_average_message = use_average_message
         self.weights = nn.ModuleList(
-            nn.Linear(embed_dims, embed_dims) for _ in range(num_layers))
+            nn.Linear(embed_dims, embed_dims, bias=False)
+            for _ in range(num_layers))
         self.act = nn.LeakyReLU(negative_slope)
         self.register_buffer('cooccurrence', torch.eye(num_classes))
         self.register_buffer('average', average_matrix(num_classes))

@@ -1,26 +1,42 @@
 """Spatial-Purified Attention (SPA), paper Eq. 6-7."""
+import math
+from typing import Tuple
+
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 
-def spatial_quantile(saliency: Tensor, filter_ratio: float) -> Tensor:
-    """The tau-quantile z_tau of every saliency map, over its H*W positions.
+def num_kept_positions(num_positions: int, filter_ratio: float) -> int:
+    """How many of N positions SPA keeps: N - floor(tau * N), at least 1.
 
-    Computed for all B x C maps at once with ``kthvalue`` ('lower'
-    interpolation: z_tau is an actual saliency value, so the maximum of every
-    map always passes ``s >= z_tau``).
+    tau is the share of positions removed (Eq. 6; "the median removes half"):
+    98 of 196 are kept at tau = 0.5, 20 of 196 at tau = 0.9, and the maximum
+    alone at tau = 1. A tolerance of 1e-9 keeps floating-point products such
+    as 0.29 * 100 = 28.999999999999996 on the intended integer.
+    """
+    removed = math.floor(filter_ratio * num_positions + 1e-9)
+    return max(num_positions - removed, 1)
+
+
+def spatial_quantile(saliency: Tensor, filter_ratio: float) -> Tensor:
+    """The threshold z_tau of every saliency map, over its N = H*W positions.
+
+    z_tau is the k-th largest value of each map with k =
+    ``num_kept_positions(N, tau)``, so ``s >= z_tau`` keeps k positions (more
+    only where values tie at z_tau) and always keeps the maximum. Computed
+    for all B x C maps at once with ``topk``, which, unlike ``kthvalue``,
+    exports to ONNX (TopK), so the exported graph keeps the same positions.
 
     Args:
-        saliency (Tensor): B x C x N saliency values (N = H*W).
+        saliency (Tensor): B x C x N saliency values.
         filter_ratio (float): tau in [0, 1].
 
     Returns:
         Tensor: B x C x 1 thresholds.
     """
-    num_pos = saliency.size(-1)
-    k = int(filter_ratio * (num_pos - 1)) + 1  # 1-based rank of z_tau
-    return saliency.kthvalue(k, dim=-1, keepdim=True).values
+    k = num_kept_positions(saliency.size(-1), filter_ratio)
+    return saliency.topk(k, dim=-1, sorted=True).values[..., -1:]
 
 
 class SpatialPurifiedAttention(nn.Module):
@@ -31,8 +47,10 @@ class SpatialPurifiedAttention(nn.Module):
         s'[c, n] = s[c, n]  if s[c, n] >= z_tau(S_c)  else  -inf     (6)
         x_c      = sum_n softmax_n(s'[c, :]) * F_hat[:, n]            (7)
 
-    where z_tau is the tau-quantile of S_c over the H*W positions. tau = 0
-    keeps every position (plain softmax-weighted pooling); as tau -> 1 only
+    where z_tau is the tau-quantile of S_c over the N = H*W positions, read
+    as: floor(tau * N) positions are removed and the other N - floor(tau * N)
+    kept (at least one, the maximum; :func:`num_kept_positions`). tau = 0
+    keeps every position (plain softmax-weighted pooling); at tau = 1 only
     the maximum survives and x_c becomes F_hat at the arg-max. Ties at the
     threshold are kept, so a constant map keeps all positions and the softmax
     never sees a row that is all -inf.
@@ -68,15 +86,17 @@ class SpatialPurifiedAttention(nn.Module):
             s = s.masked_fill(s < z_tau, float('-inf'))
         return s.softmax(dim=-1)
 
-    def forward(self, saliency: Tensor, features: Tensor) -> Tensor:
-        """Pool features into one representation per class.
+    def forward(self, saliency: Tensor,
+                features: Tensor) -> Tuple[Tensor, Tensor]:
+        """Pool features into one representation per class (Eq. 6-7).
 
         Args:
             saliency (Tensor): B x C x H x W saliency S (Eq. 3).
             features (Tensor): B x D x H x W enriched features F_hat (Eq. 5).
 
         Returns:
-            Tensor: B x C x D label-aware representations X.
+            tuple[Tensor, Tensor]: the B x C x D label-aware representations
+            X and the B x C x (H*W) attention weights after masking.
         """
         if saliency.shape[-2:] != features.shape[-2:] or \
                 saliency.size(0) != features.size(0):
@@ -84,7 +104,8 @@ class SpatialPurifiedAttention(nn.Module):
                 'saliency (B x C x H x W) and features (B x D x H x W) must '
                 f'share B, H and W, got {tuple(saliency.shape)} and '
                 f'{tuple(features.shape)}')
-        return self.pool(self.attention_weights(saliency), features)
+        weights = self.attention_weights(saliency)
+        return self.pool(weights, features), weights
 
     @staticmethod
     def pool(weights: Tensor, features: Tensor) -> Tensor:

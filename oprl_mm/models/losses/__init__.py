@@ -1,3 +1,4 @@
-from .prob_asl import ProbAsymmetricLoss, prob_asymmetric_loss
+from .asymmetric_loss import (LogitAsymmetricLoss, ProbAsymmetricLoss,
+                              asymmetric_loss)
 
-__all__ = ['ProbAsymmetricLoss', 'prob_asymmetric_loss']
+__all__ = ['LogitAsymmetricLoss', 'ProbAsymmetricLoss', 'asymmetric_loss']
