@@ -3,10 +3,11 @@ from .coco import CocoMultiLabel
 from .csv_dataset import CsvMultiLabel
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
 from .synth import SynthMultiLabel
+from .transforms import RandomColorCutout
 from .vg500 import VG500
 from .verify import verify_dataset
 
 __all__ = [
     'CocoMultiLabel', 'CsvMultiLabel', 'NUSWide', 'NUS_WIDE_CLASSES',
-    'SynthMultiLabel', 'VG500', 'verify_dataset'
+    'RandomColorCutout', 'SynthMultiLabel', 'VG500', 'verify_dataset'
 ]

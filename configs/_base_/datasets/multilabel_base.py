@@ -10,9 +10,11 @@ def _pipelines(img_size):
     train = [
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(img_size, img_size)),
-        # RandAugment + Cutout, the recipe of Sec. 5.1. Cutout covers a
-        # half-size square with probability 0.5 (the paper gives no size:
-        # this project's choice).
+        # RandAugment + Cutout, the recipe of Sec. 5.1. The paper gives no
+        # Cutout size; Query2Label/SADCL (SLCutoutPIL, length 224 at 448)
+        # cut one square of side half the image, filled with a random
+        # colour, on every image, after the resize and before RandAugment.
+        dict(type='RandomColorCutout', size_ratio=0.5, prob=1.0),
         dict(
             type='RandAugment',
             policies='timm_increasing',
@@ -21,7 +23,6 @@ def _pipelines(img_size):
             magnitude_level=9,
             magnitude_std=0.5,
             hparams=dict(pad_val=pad_val)),
-        dict(type='Cutout', shape=img_size // 2, pad_val=128, prob=0.5),
         dict(type='PackInputs'),
     ]
     test = [
