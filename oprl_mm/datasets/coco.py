@@ -2,10 +2,9 @@
 import gc
 import json
 import os.path as osp
-import pickle
 from contextlib import contextmanager
 from itertools import chain
-from typing import List, Optional, Sequence, Union
+from typing import List, Tuple, Union
 
 import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
@@ -45,6 +44,27 @@ def _read_coco(ann_file: str) -> dict:
             f'{osp.abspath(ann_file)} is not a COCO-format annotation file: '
             'it needs the keys "images", "annotations" and "categories".')
     return dataset
+
+
+def _boxes_by_image(a_idx: np.ndarray, a_cls: np.ndarray, boxes: np.ndarray,
+                    num_imgs: int) -> Tuple[np.ndarray, ...]:
+    """Boxes as ``x1, y1, x2, y2`` grouped by image (file order within an
+    image), their class indices, and where each image's boxes start."""
+    by_img = np.argsort(a_idx, kind='stable')
+    boxes = boxes[by_img]
+    boxes[:, 2:] += boxes[:, :2]  # xywh -> x1y1x2y2
+    box_split = np.searchsorted(a_idx[by_img], np.arange(num_imgs + 1))
+    return box_split, boxes, a_cls[by_img]
+
+
+def _labels_by_image(a_idx: np.ndarray, a_cls: np.ndarray, num_imgs: int,
+                     num_classes: int) -> Tuple[np.ndarray, list]:
+    """The sorted, unique labels of every image as one flat list, and where
+    each image's labels start."""
+    pairs = np.unique(a_idx * num_classes + a_cls)
+    lab_img, lab_cls = pairs // num_classes, pairs % num_classes
+    lab_split = np.searchsorted(lab_img, np.arange(num_imgs + 1))
+    return lab_split, lab_cls.tolist()
 
 
 @DATASETS.register_module()
@@ -89,17 +109,16 @@ class CocoMultiLabel(MultiLabelDataset):
         data_prefix (str | dict): The image folder, relative to
             ``data_root``, or ``dict(img_path=...)``. Defaults to ''.
         filter_empty (bool): Drop images without labels. Defaults to True.
-        metainfo (dict, optional): ``dict(classes=[...])`` selects and orders
-            classes by name: every name must be a category of the file;
-            annotations of other categories are ignored (then
-            ``filter_empty`` drops images left without labels).
-            Defaults to None, meaning every category of the file.
-        classes (str | Sequence[str], optional): The same selection as a list
-            or a file with one name a line (mmpretrain's ``classes``
-            argument). Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``serialize_data``, ``indices``,
-            ``lazy_init`` ...).
+            ``lazy_init`` ...), among them the class selection:
+            ``metainfo=dict(classes=[...])`` selects and orders classes by
+            name: every name must be a category of the file; annotations of
+            other categories are ignored (then ``filter_empty`` drops images
+            left without labels). ``classes`` gives the same selection as a
+            list or a file with one name a line (mmpretrain's ``classes``
+            argument). Without either, every category of the file is a
+            class.
 
     Example:
         >>> from oprl_mm.datasets import CocoMultiLabel
@@ -116,25 +135,61 @@ class CocoMultiLabel(MultiLabelDataset):
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
                  filter_empty: bool = True,
-                 metainfo: Optional[dict] = None,
-                 classes: Union[str, Sequence[str], None] = None,
                  **kwargs):
         self.filter_empty = filter_empty
         super().__init__(
-            ann_file=ann_file,
-            data_root=data_root,
-            data_prefix=data_prefix,
-            metainfo=metainfo,
-            classes=classes,
-            **kwargs)
+            ann_file, data_root=data_root, data_prefix=data_prefix, **kwargs)
 
-    def _class_index(self, categories: List[dict]):
+    def load_data_list(self) -> List[dict]:
+        """Read the file and build one data info per image."""
+        check_file(self.ann_file, 'COCO annotation file')
+        check_dir(self.img_prefix, 'image folder')
+        with _gc_paused():
+            data = _read_coco(self.ann_file)
+            data_list = self._build(data)
+            del data
+        if not data_list:
+            # nothing to share with workers, and mmengine's serialisation
+            # needs at least one data info to concatenate
+            self.serialize_data = False
+        return data_list
+
+    def _build(self, data: dict) -> List[dict]:
+        """Labels and boxes of every image, built with vectorised numpy."""
+        table, known_ids = self._class_index(data['categories'])
+        images = data['images']
+        anns = data.get('annotations') or []
+        sorted_ids, order = self._image_order(images)
+        a_img, a_cat, boxes = self._annotation_arrays(anns)
+        a_idx = self._annotation_images(anns, a_img, sorted_ids, order)
+        a_cls = self._annotation_classes(anns, images, a_cat, a_idx, table,
+                                         known_ids)
+        keep = a_cls >= 0  # annotations of classes not selected are ignored
+        a_idx, a_cls, boxes = a_idx[keep], a_cls[keep], boxes[keep]
+        box_split, boxes, box_cls = _boxes_by_image(a_idx, a_cls, boxes,
+                                                    len(images))
+        lab_split, lab_cls = _labels_by_image(a_idx, a_cls, len(images),
+                                              len(self._metainfo['classes']))
+        return self._data_infos(images, lab_split, lab_cls, box_split, boxes,
+                                box_cls)
+
+    def _class_index(self, categories: List[dict]) -> Tuple[np.ndarray, set]:
         """Map category ids to class indices; set ``classes`` in metainfo.
 
         Returns:
-            np.ndarray: lookup table, ``table[cat_id]`` is the class index or
-            -1 for a category that is not selected.
+            tuple: ``table``, where ``table[cat_id]`` is the class index or
+            -1 for a category that is not selected, and the set of the
+            file's category ids.
         """
+        ids, names = self._categories(categories)
+        order = self._selected(names)
+        table = np.full(max(ids, default=0) + 2, -1, dtype=np.int64)
+        for new_idx, k in enumerate(order):
+            table[ids[k]] = new_idx
+        return table, set(ids)
+
+    def _categories(self, categories: List[dict]) -> Tuple[list, list]:
+        """Ids and names of the categories, in ascending id order."""
         try:
             cats = sorted(categories, key=lambda c: c['id'])
             ids = [int(c['id']) for c in cats]
@@ -147,50 +202,43 @@ class CocoMultiLabel(MultiLabelDataset):
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f'duplicate category names {dup} in '
                              f'{osp.abspath(self.ann_file)}')
+        return ids, names
+
+    def _selected(self, names: List[str]) -> List[int]:
+        """Positions in ``names`` of the classes, in class order; every
+        category unless ``metainfo``/``classes`` selected some."""
         wanted = self._metainfo.get('classes')
         if wanted is None:
-            order = list(range(len(names)))
             self._metainfo['classes'] = tuple(names)
-        else:
-            wanted = list(wanted)
-            unknown = [n for n in wanted if n not in names]
-            if unknown:
-                raise ValueError(
-                    f'classes {unknown} given in metainfo/classes are not '
-                    f'categories of {osp.abspath(self.ann_file)}; its '
-                    f'categories are {names}')
-            pos = {n: i for i, n in enumerate(names)}
-            order = [pos[n] for n in wanted]
-            self._metainfo['classes'] = tuple(wanted)
-        table = np.full(max(ids, default=0) + 2, -1, dtype=np.int64)
-        for new_idx, k in enumerate(order):
-            table[ids[k]] = new_idx
-        return table, set(ids)
+            return list(range(len(names)))
+        wanted = list(wanted)
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise ValueError(
+                f'classes {unknown} given in metainfo/classes are not '
+                f'categories of {osp.abspath(self.ann_file)}; its '
+                f'categories are {names}')
+        self._metainfo['classes'] = tuple(wanted)
+        pos = {n: i for i, n in enumerate(names)}
+        return [pos[n] for n in wanted]
 
-    def load_data_list(self) -> List[dict]:
-        """Read the file and build one data info per image."""
-        check_file(self.ann_file, 'COCO annotation file')
-        check_dir(self.img_prefix, 'image folder')
-        with _gc_paused():
-            data = _read_coco(self.ann_file)
-            data_list = self._build(data)
-            del data
-        return data_list
-
-    def _build(self, data: dict) -> List[dict]:
-        table, known_ids = self._class_index(data['categories'])
-        images = data['images']
-        anns = data.get('annotations') or []
-        num_imgs, num_anns = len(images), len(anns)
-
-        img_ids = np.fromiter((im['id'] for im in images), np.int64, num_imgs)
+    def _image_order(self, images: List[dict]) -> Tuple[np.ndarray,
+                                                        np.ndarray]:
+        """The image ids sorted, and the file positions in that order."""
+        img_ids = np.fromiter((im['id'] for im in images), np.int64,
+                              len(images))
         order = np.argsort(img_ids, kind='stable')
         sorted_ids = img_ids[order]
-        if num_imgs > 1 and np.any(sorted_ids[1:] == sorted_ids[:-1]):
-            dup = int(sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0])
-            raise ValueError(f'image id {dup} appears twice in "images" of '
-                             f'{osp.abspath(self.ann_file)}')
+        twice = sorted_ids[1:] == sorted_ids[:-1]
+        if twice.any():
+            raise ValueError(
+                f'image id {int(sorted_ids[1:][twice][0])} appears twice in '
+                f'"images" of {osp.abspath(self.ann_file)}')
+        return sorted_ids, order
 
+    def _annotation_arrays(self, anns: List[dict]) -> Tuple[np.ndarray, ...]:
+        """Image id, category id and ``xywh`` box of every annotation."""
+        num_anns = len(anns)
         try:
             a_img = np.fromiter((a['image_id'] for a in anns), np.int64,
                                 num_anns)
@@ -204,21 +252,29 @@ class CocoMultiLabel(MultiLabelDataset):
                 f'malformed annotation in {osp.abspath(self.ann_file)}: each '
                 'annotation needs "image_id", "category_id" and a 4-number '
                 f'"bbox" ({e!r})')
+        return a_img, a_cat, boxes
 
-        # image index of each annotation
+    def _annotation_images(self, anns: List[dict], a_img: np.ndarray,
+                           sorted_ids: np.ndarray,
+                           order: np.ndarray) -> np.ndarray:
+        """File position of the image of every annotation."""
+        num_imgs = len(sorted_ids)
         pos = np.searchsorted(sorted_ids, a_img)
         pos_c = np.minimum(pos, max(num_imgs - 1, 0))
         orphan = (pos >= num_imgs) | (sorted_ids[pos_c] != a_img) \
-            if num_imgs else np.ones(num_anns, bool)
+            if num_imgs else np.ones(len(a_img), bool)
         if orphan.any():
             k = int(np.flatnonzero(orphan)[0])
             raise ValueError(
                 f'annotation {anns[k].get("id")} refers to image id '
                 f'{int(a_img[k])}, which is not in "images" of '
                 f'{osp.abspath(self.ann_file)}')
-        a_idx = order[pos_c]
+        return order[pos_c]
 
-        # class index of each annotation
+    def _annotation_classes(self, anns: List[dict], images: List[dict],
+                            a_cat: np.ndarray, a_idx: np.ndarray,
+                            table: np.ndarray, known_ids: set) -> np.ndarray:
+        """Class index of every annotation, -1 for classes not selected."""
         in_table = (a_cat >= 0) & (a_cat < len(table))
         bad = ~in_table | ~np.isin(a_cat, np.fromiter(known_ids, np.int64))
         if bad.any():
@@ -228,24 +284,13 @@ class CocoMultiLabel(MultiLabelDataset):
                 f'{anns[k].get("id")} (image '
                 f'{images[int(a_idx[k])].get("file_name")!r}) is not in the '
                 f'"categories" of {osp.abspath(self.ann_file)}')
-        a_cls = table[a_cat]
-        keep = a_cls >= 0  # annotations of classes not selected are ignored
-        a_idx, a_cls, boxes = a_idx[keep], a_cls[keep], boxes[keep]
+        return table[a_cat]
 
-        # boxes grouped by image, in file order within an image
-        by_img = np.argsort(a_idx, kind='stable')
-        boxes = boxes[by_img]
-        boxes[:, 2:] += boxes[:, :2]  # xywh -> x1y1x2y2
-        box_cls = a_cls[by_img]
-        box_split = np.searchsorted(a_idx[by_img], np.arange(num_imgs + 1))
-
-        # sorted unique labels per image
-        C = len(self._metainfo['classes'])
-        pairs = np.unique(a_idx * C + a_cls)
-        lab_img, lab_cls = pairs // C, pairs % C
-        lab_split = np.searchsorted(lab_img, np.arange(num_imgs + 1))
-        lab_cls = lab_cls.tolist()
-
+    def _data_infos(self, images: List[dict], lab_split: np.ndarray,
+                    lab_cls: list, box_split: np.ndarray, boxes: np.ndarray,
+                    box_cls: np.ndarray) -> List[dict]:
+        """One data info per image, in file order; ``filter_empty`` drops
+        images without labels."""
         prefix = self.img_prefix
         join = osp.join
         data_list = []
@@ -261,24 +306,6 @@ class CocoMultiLabel(MultiLabelDataset):
                     gt_bboxes=boxes[b0:b1],
                     gt_bboxes_labels=box_cls[b0:b1]))
         return data_list
-
-    def _serialize_data(self):
-        """mmengine's serialisation (protocol-4 pickles, one byte array and
-        end offsets) without its closing ``gc.collect()``, which walks every
-        object of the process (a fixed 0.2-0.5 s with torch loaded) although
-        the data infos hold no reference cycles and are freed on
-        ``clear()``. Also accepts an empty data list."""
-        with _gc_paused():
-            chunks = [
-                np.frombuffer(pickle.dumps(x, protocol=4), dtype=np.uint8)
-                for x in self.data_list
-            ]
-        address = np.cumsum(
-            np.fromiter(map(len, chunks), np.int64, len(chunks)))
-        data_bytes = np.concatenate(chunks) if chunks else np.zeros(
-            0, np.uint8)
-        self.data_list.clear()
-        return data_bytes, address
 
     def extra_repr(self) -> List[str]:
         body = super().extra_repr()
