@@ -8,7 +8,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import DATA_DOC, check_dir, check_file, check_label_range
+from .utils import DATA_DOC, check_dir
 
 # The 81 concepts in the order of the official ConceptsList/Concepts81.txt.
 NUS_WIDE_CLASSES: Tuple[str, ...] = (
@@ -24,26 +24,62 @@ NUS_WIDE_CLASSES: Tuple[str, ...] = (
     'tiger', 'tower', 'town', 'toy', 'train', 'tree', 'valley', 'vehicle',
     'water', 'waterfall', 'wedding', 'whales', 'window', 'zebra')
 assert len(NUS_WIDE_CLASSES) == 81
+_CONCEPT_INDEX = {name: i for i, name in enumerate(NUS_WIDE_CLASSES)}
 
 _SPLIT_WORD = dict(train='Train', test='Test')
 
-
-def _layout_files(layout: str, split: str) -> List[str]:
-    """Files (relative to ``data_root``) a layout needs for one split."""
-    s = _SPLIT_WORD[split]
-    if layout == 'official':
-        return [
-            f'ImageList/{s}Imagelist.txt',
-            f'Groundtruth/TrainTestLabels/Labels_<concept>_{s}.txt '
-            '(81 files)'
-        ]
-    if layout == 'q2l':
-        return [f'ImageList/{s}Imagelist.txt', f'Groundtruth/Labels_{s}.txt']
-    return ['nus_wid_data.csv']
-
-
-LAYOUTS = ('official', 'q2l', 'asl')
+# The files of each layout, relative to ``data_root``, by role: the one
+# place that names them. ``{split}`` is ``Train`` or ``Test``; a pattern
+# with ``{concept}`` stands for one file per concept.
+LAYOUT_FILES: Dict[str, Dict[str, str]] = {
+    'official': dict(
+        image_list='ImageList/{split}Imagelist.txt',
+        labels='Groundtruth/TrainTestLabels/Labels_{concept}_{split}.txt'),
+    'q2l': dict(
+        image_list='ImageList/{split}Imagelist.txt',
+        labels='Groundtruth/Labels_{split}.txt'),
+    'asl': dict(csv='nus_wid_data.csv'),
+}
+LAYOUTS = tuple(LAYOUT_FILES)
+# optional in the official layout; checked against the 81 concepts
+CONCEPTS_FILE = 'ConceptsList/Concepts81.txt'
 _DEFAULT_PREFIX = dict(official='Flickr', q2l='Flickr', asl='')
+# column names the ASL csv is known to use, by role
+_CSV_COLUMNS = dict(
+    path=('filepath', 'path', 'file', 'image', 'img_path'),
+    label=('label', 'labels', 'tags'),
+    split=('split_name', 'split'))
+
+
+def layout_file(layout: str, role: str, split: str,
+                concept: str = '<concept>') -> str:
+    """The file of ``role`` in ``layout`` for one split, relative to
+    ``data_root``."""
+    return LAYOUT_FILES[layout][role].format(
+        split=_SPLIT_WORD[split], concept=concept)
+
+
+def layout_paths(layout: str, split: str) -> List[str]:
+    """Every file ``layout`` needs for one split, relative to
+    ``data_root``."""
+    paths = []
+    for role, pattern in LAYOUT_FILES[layout].items():
+        concepts = NUS_WIDE_CLASSES if '{concept}' in pattern else ['']
+        paths += [layout_file(layout, role, split, c) for c in concepts]
+    return paths
+
+
+def _describe_layout(layout: str, split: str) -> str:
+    """The files of a layout, one pattern per role, for messages."""
+    return ', '.join(
+        layout_file(layout, role, split) +
+        (f' ({len(NUS_WIDE_CLASSES)} files)' if '{concept}' in pattern else '')
+        for role, pattern in LAYOUT_FILES[layout].items())
+
+
+def _check_split(split: str) -> None:
+    if split not in _SPLIT_WORD:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
 
 
 @DATASETS.register_module()
@@ -52,20 +88,19 @@ class NUSWide(MultiLabelDataset):
 
     The classes are the 81 concepts in the order of the official
     ``ConceptsList/Concepts81.txt`` (:data:`NUS_WIDE_CLASSES`), whatever the
-    layout. Layouts under ``data_root``:
+    layout. The files of each layout are listed in :data:`LAYOUT_FILES`
+    (and described in ``docs/datasets.md``):
 
-    - ``'official'``: ``ImageList/{Train,Test}Imagelist.txt`` (Windows paths
-      such as ``actor\\0001_2124494179.jpg``, relative to ``Flickr/``) and
-      ``Groundtruth/TrainTestLabels/Labels_<concept>_{Train,Test}.txt``
-      (one 0/1 a line, aligned with the image list). ``ConceptsList/
-      Concepts81.txt``, if present, must list the same 81 concepts.
-    - ``'q2l'`` (Query2Label): ``Groundtruth/Labels_{Train,Test}.txt`` with
-      81 0/1 values a line, aligned with ``ImageList/{Train,Test}
-      Imagelist.txt``; images under ``Flickr/``.
-    - ``'asl'`` (ASL / ML-Decoder): ``nus_wid_data.csv`` with a path column,
-      a label-list column such as ``"['sky', 'clouds']"`` and a split column
-      (``train`` / ``val``; ``val`` is the test split); image paths are
-      relative to ``data_root``.
+    - ``'official'``: the image lists hold Windows paths such as
+      ``actor\\0001_2124494179.jpg``, relative to ``Flickr/``; one label
+      file per concept holds one 0/1 a line, aligned with the image list.
+      :data:`CONCEPTS_FILE`, if present, must list the same 81 concepts.
+    - ``'q2l'`` (Query2Label): one label file with 81 0/1 values a line,
+      aligned with the official image list; images under ``Flickr/``.
+    - ``'asl'`` (ASL / ML-Decoder): a csv with a path column, a label-list
+      column such as ``"['sky', 'clouds']"`` and a split column (``train``
+      / ``val``; ``val`` is the test split); image paths are relative to
+      ``data_root``.
 
     With ``layout=None`` the first complete layout in the order above is
     used. The layouts do not hold the same images: the official lists have
@@ -95,9 +130,7 @@ class NUSWide(MultiLabelDataset):
                  filter_empty: bool = True,
                  data_prefix: Union[str, dict, None] = None,
                  **kwargs):
-        if split not in _SPLIT_WORD:
-            raise ValueError(
-                f"split must be 'train' or 'test', got {split!r}")
+        _check_split(split)
         if layout is not None and layout not in LAYOUTS:
             raise ValueError(f'layout must be one of {LAYOUTS} or None, '
                              f'got {layout!r}')
@@ -119,19 +152,10 @@ class NUSWide(MultiLabelDataset):
     @staticmethod
     def _missing(data_root: str, layout: str, split: str) -> List[str]:
         """Files of ``layout`` that are missing under ``data_root``."""
-        s = _SPLIT_WORD[split]
-        if layout == 'official':
-            need = [f'ImageList/{s}Imagelist.txt']
-            need += [
-                f'Groundtruth/TrainTestLabels/Labels_{c}_{s}.txt'
-                for c in NUS_WIDE_CLASSES
-            ]
-        elif layout == 'q2l':
-            need = [f'ImageList/{s}Imagelist.txt',
-                    f'Groundtruth/Labels_{s}.txt']
-        else:
-            need = ['nus_wid_data.csv']
-        return [f for f in need if not osp.isfile(osp.join(data_root, f))]
+        return [
+            f for f in layout_paths(layout, split)
+            if not osp.isfile(osp.join(data_root, f))
+        ]
 
     @classmethod
     def detect_layout(cls, data_root: str, split: str = 'train') -> str:
@@ -141,9 +165,7 @@ class NUSWide(MultiLabelDataset):
             FileNotFoundError: No layout is complete; the message lists, for
                 each layout, the files it needs and those that are missing.
         """
-        if split not in _SPLIT_WORD:
-            raise ValueError(
-                f"split must be 'train' or 'test', got {split!r}")
+        _check_split(split)
         missing = {}
         for layout in LAYOUTS:
             missing[layout] = cls._missing(data_root, layout, split)
@@ -166,8 +188,7 @@ class NUSWide(MultiLabelDataset):
                 f'{osp.abspath(data_root)}. Layouts looked for:'
             ]
         for layout, miss in missing.items():
-            lines.append(f'  {layout}: ' + ', '.join(
-                _layout_files(layout, split)))
+            lines.append(f'  {layout}: {_describe_layout(layout, split)}')
             shown = miss[:5] + ([f'... {len(miss) - 5} more']
                                 if len(miss) > 5 else [])
             lines.append('    missing: ' + ', '.join(shown))
@@ -182,70 +203,57 @@ class NUSWide(MultiLabelDataset):
                 self._layout_message(self.data_root, self.split,
                                      {self.layout: missing}))
         check_dir(self.img_prefix, 'NUS-WIDE image folder')
-        if self.layout == 'official':
-            paths, onehot = self._read_official()
-            items = list(zip(paths, onehot))
-        elif self.layout == 'q2l':
-            paths, onehot = self._read_q2l()
-            items = list(zip(paths, onehot))
-        else:
-            items = self._read_asl()
-        data_list = []
-        for path, labels in items:
-            if self.layout != 'asl':
-                labels = np.flatnonzero(labels).tolist()
-            if self.filter_empty and not labels:
-                continue
-            data_list.append(
-                dict(img_path=osp.join(self.img_prefix, path),
-                     gt_label=labels))
-        return data_list
+        read = dict(
+            official=self._read_official,
+            q2l=self._read_q2l,
+            asl=self._read_asl)[self.layout]
+        return [
+            dict(img_path=osp.join(self.img_prefix, path), gt_label=labels)
+            for path, labels in read()
+            if labels or not self.filter_empty
+        ]
+
+    def _path(self, role: str, concept: str = '<concept>') -> str:
+        """Full path of a file of this dataset's layout and split."""
+        return osp.join(self.data_root,
+                        layout_file(self.layout, role, self.split, concept))
 
     def _image_list(self) -> List[str]:
-        path = osp.join(self.data_root,
-                        f'ImageList/{_SPLIT_WORD[self.split]}Imagelist.txt')
-        with open(path, encoding='utf-8') as f:
+        with open(self._path('image_list'), encoding='utf-8') as f:
             # the official lists use Windows separators
             return [
                 line.strip().replace('\\', '/') for line in f if line.strip()
             ]
 
-    def _read_official(self) -> Tuple[List[str], np.ndarray]:
-        concepts = osp.join(self.data_root, 'ConceptsList', 'Concepts81.txt')
-        if osp.isfile(concepts):
-            with open(concepts, encoding='utf-8') as f:
-                names = [line.strip() for line in f if line.strip()]
-            if sorted(names) != sorted(NUS_WIDE_CLASSES):
-                raise ValueError(
-                    f'{osp.abspath(concepts)} does not list the 81 NUS-WIDE '
-                    'concepts')
+    def _read_official(self) -> List[Tuple[str, List[int]]]:
+        self._check_concepts_file()
         paths = self._image_list()
-        s = _SPLIT_WORD[self.split]
         onehot = np.zeros((len(paths), len(NUS_WIDE_CLASSES)), np.uint8)
         for c, name in enumerate(NUS_WIDE_CLASSES):
-            path = osp.join(self.data_root, 'Groundtruth', 'TrainTestLabels',
-                            f'Labels_{name}_{s}.txt')
-            col = self._read_matrix(path, 1)[:, 0]
-            if len(col) != len(paths):
-                raise ValueError(
-                    f'{osp.abspath(path)} has {len(col)} lines but the image '
-                    f'list has {len(paths)}')
-            onehot[:, c] = col
-        return paths, onehot
+            onehot[:, c] = self._read_matrix(
+                self._path('labels', name), 1, len(paths))[:, 0]
+        return _onehot_items(paths, onehot)
 
-    def _read_q2l(self) -> Tuple[List[str], np.ndarray]:
+    def _check_concepts_file(self) -> None:
+        concepts = osp.join(self.data_root, CONCEPTS_FILE)
+        if not osp.isfile(concepts):
+            return
+        with open(concepts, encoding='utf-8') as f:
+            names = [line.strip() for line in f if line.strip()]
+        if sorted(names) != sorted(NUS_WIDE_CLASSES):
+            raise ValueError(f'{osp.abspath(concepts)} does not list the 81 '
+                             'NUS-WIDE concepts')
+
+    def _read_q2l(self) -> List[Tuple[str, List[int]]]:
         paths = self._image_list()
-        path = osp.join(self.data_root, 'Groundtruth',
-                        f'Labels_{_SPLIT_WORD[self.split]}.txt')
-        onehot = self._read_matrix(path, len(NUS_WIDE_CLASSES))
-        if len(onehot) != len(paths):
-            raise ValueError(
-                f'{osp.abspath(path)} has {len(onehot)} lines but the image '
-                f'list has {len(paths)}')
-        return paths, onehot
+        onehot = self._read_matrix(
+            self._path('labels'), len(NUS_WIDE_CLASSES), len(paths))
+        return _onehot_items(paths, onehot)
 
-    def _read_matrix(self, path: str, width: int) -> np.ndarray:
-        """Read whitespace-separated 0/1 values, ``width`` a line."""
+    @staticmethod
+    def _read_matrix(path: str, width: int, num_lines: int) -> np.ndarray:
+        """Read whitespace-separated 0/1 values, ``width`` a line, one line
+        per image of the image list."""
         rows = []
         with open(path, encoding='utf-8') as f:
             for lineno, line in enumerate(f, 1):
@@ -258,28 +266,18 @@ class NUSWide(MultiLabelDataset):
                         f'line {lineno} of {osp.abspath(path)} should hold '
                         f'{width} values 0 or 1, got {line.strip()[:80]!r}')
                 rows.append(vals)
+        if len(rows) != num_lines:
+            raise ValueError(
+                f'{osp.abspath(path)} has {len(rows)} lines but the image '
+                f'list has {num_lines}')
         return np.asarray(rows, dtype=np.uint8).reshape(-1, width)
 
     def _read_asl(self) -> List[Tuple[str, List[int]]]:
-        path = osp.join(self.data_root, 'nus_wid_data.csv')
-        check_file(path, 'NUS-WIDE csv')
-        index = {n: i for i, n in enumerate(NUS_WIDE_CLASSES)}
-        want = 'train' if self.split == 'train' else 'val'
+        path = self._path('csv')
+        items = []
         with open(path, newline='', encoding='utf-8') as f:
             reader = csv.reader(f)
-            header = [h.strip().lower() for h in next(reader, [])]
-            cols = {}
-            for key, names in (('path', ('filepath', 'path', 'file',
-                                         'image', 'img_path')),
-                               ('label', ('label', 'labels', 'tags')),
-                               ('split', ('split_name', 'split'))):
-                found = [header.index(n) for n in names if n in header]
-                if not found:
-                    raise ValueError(
-                        f'{osp.abspath(path)} needs a {key} column (one of '
-                        f'{names}); its header is {header}')
-                cols[key] = found[0]
-            items = []
+            cols = _csv_columns(next(reader, []), path)
             for row_no, row in enumerate(reader, 2):
                 if not row:
                     continue
@@ -288,26 +286,8 @@ class NUSWide(MultiLabelDataset):
                     raise ValueError(
                         f'row {row_no} of {osp.abspath(path)}: split must be '
                         f'train or val, got {split!r}')
-                if (split == 'train') != (want == 'train'):
-                    continue
-                img = row[cols['path']].strip()
-                try:
-                    names = ast.literal_eval(row[cols['label']].strip()
-                                             or '[]')
-                    names = [str(n).strip() for n in names]
-                except (ValueError, SyntaxError, TypeError):
-                    raise ValueError(
-                        f'row {row_no} of {osp.abspath(path)} (image '
-                        f'{img!r}): cannot read the label list '
-                        f'{row[cols["label"]]!r}')
-                unknown = [n for n in names if n not in index]
-                if unknown:
-                    raise ValueError(
-                        f'row {row_no} of {osp.abspath(path)} (image '
-                        f'{img!r}): unknown concepts {unknown}')
-                labels = sorted({index[n] for n in names})
-                check_label_range(labels, len(NUS_WIDE_CLASSES), path, img)
-                items.append((img, labels))
+                if (split == 'train') == (self.split == 'train'):
+                    items.append(_csv_item(row, cols, row_no, path))
         return items
 
     def extra_repr(self) -> List[str]:
@@ -315,3 +295,40 @@ class NUSWide(MultiLabelDataset):
             f'Root: \t{self.data_root}', f'Layout: \t{self.layout}',
             f'Split: \t{self.split}', f'Prefix of images: \t{self.img_prefix}'
         ]
+
+
+def _onehot_items(paths: List[str],
+                  onehot: np.ndarray) -> List[Tuple[str, List[int]]]:
+    """(image path, sorted class indices) of each row of a 0/1 matrix."""
+    return [(p, np.flatnonzero(row).tolist()) for p, row in zip(paths, onehot)]
+
+
+def _csv_columns(header: List[str], path: str) -> Dict[str, int]:
+    """Index of the path, label and split columns of the ASL csv."""
+    header = [h.strip().lower() for h in header]
+    cols = {}
+    for key, names in _CSV_COLUMNS.items():
+        found = [header.index(n) for n in names if n in header]
+        if not found:
+            raise ValueError(
+                f'{osp.abspath(path)} needs a {key} column (one of '
+                f'{names}); its header is {header}')
+        cols[key] = found[0]
+    return cols
+
+
+def _csv_item(row: List[str], cols: Dict[str, int], row_no: int,
+              path: str) -> Tuple[str, List[int]]:
+    """(image path, sorted class indices) of one row of the ASL csv."""
+    img = row[cols['path']].strip()
+    where = f'row {row_no} of {osp.abspath(path)} (image {img!r})'
+    try:
+        names = ast.literal_eval(row[cols['label']].strip() or '[]')
+        names = [str(n).strip() for n in names]
+    except (ValueError, SyntaxError, TypeError):
+        raise ValueError(f'{where}: cannot read the label list '
+                         f'{row[cols["label"]]!r}')
+    unknown = [n for n in names if n not in _CONCEPT_INDEX]
+    if unknown:
+        raise ValueError(f'{where}: unknown concepts {unknown}')
+    return img, sorted({_CONCEPT_INDEX[n] for n in names})

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from oprl_mm.datasets import NUS_WIDE_CLASSES, NUSWide
+from oprl_mm.datasets.nus_wide import CONCEPTS_FILE, layout_file
 
 # (official path, concepts)
 TRAIN = [('actor\\0001_2124494179.jpg', ['sky', 'clouds']),
@@ -20,34 +21,37 @@ def _onehot(concepts):
     return v
 
 
-def write_image_lists(root):
-    (root / 'ImageList').mkdir(parents=True, exist_ok=True)
-    for name, rows in (('Train', TRAIN), ('Test', TEST)):
-        (root / 'ImageList' / f'{name}Imagelist.txt').write_text(
-            ''.join(p + '\n' for p, _ in rows))
+def _write(root, relative, text):
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+SPLITS = (('train', TRAIN), ('test', TEST))
+
+
+def write_image_lists(root, layout='official'):
+    for split, rows in SPLITS:
+        _write(root, layout_file(layout, 'image_list', split),
+               ''.join(p + '\n' for p, _ in rows))
     (root / 'Flickr').mkdir(exist_ok=True)
 
 
 def write_official(root, skip=()):
     write_image_lists(root)
-    gt = root / 'Groundtruth' / 'TrainTestLabels'
-    gt.mkdir(parents=True)
-    for name, rows in (('Train', TRAIN), ('Test', TEST)):
+    for split, rows in SPLITS:
         for c in NUS_WIDE_CLASSES:
-            if c in skip:
-                continue
-            (gt / f'Labels_{c}_{name}.txt').write_text(''.join(
-                f'{int(c in concepts)}\n' for _, concepts in rows))
-    (root / 'ConceptsList').mkdir()
-    (root / 'ConceptsList' / 'Concepts81.txt').write_text(
-        '\n'.join(NUS_WIDE_CLASSES) + '\n')
+            if c not in skip:
+                _write(root, layout_file('official', 'labels', split, c),
+                       ''.join(f'{int(c in concepts)}\n'
+                               for _, concepts in rows))
+    _write(root, CONCEPTS_FILE, '\n'.join(NUS_WIDE_CLASSES) + '\n')
 
 
 def write_q2l(root):
-    write_image_lists(root)
-    (root / 'Groundtruth').mkdir(exist_ok=True)
-    for name, rows in (('Train', TRAIN), ('Test', TEST)):
-        (root / 'Groundtruth' / f'Labels_{name}.txt').write_text(''.join(
+    write_image_lists(root, 'q2l')
+    for split, rows in SPLITS:
+        _write(root, layout_file('q2l', 'labels', split), ''.join(
             ' '.join(map(str, _onehot(c))) + '\n' for _, c in rows))
 
 
@@ -58,7 +62,7 @@ def write_asl(root):
             name = 'images/' + p.split('\\')[1]
             lines.append(f'{name},"{concepts!r}",{split}')
     (root / 'images').mkdir(exist_ok=True)
-    (root / 'nus_wid_data.csv').write_text('\n'.join(lines) + '\n')
+    _write(root, layout_file('asl', 'csv', 'train'), '\n'.join(lines) + '\n')
 
 
 def labels_by_file(ds):
@@ -87,7 +91,7 @@ def test_81_concepts():
 def test_layouts_read_the_same_labels(tmp_path, writer, layout):
     writer(tmp_path)
     assert NUSWide.detect_layout(str(tmp_path)) == layout
-    for split, rows in (('train', TRAIN), ('test', TEST)):
+    for split, rows in SPLITS:
         ds = NUSWide(data_root=str(tmp_path), split=split)
         assert ds.layout == layout
         assert ds.CLASSES == NUS_WIDE_CLASSES
@@ -142,7 +146,7 @@ def test_missing_image_folder(tmp_path):
 
 def test_unknown_concept_names_row(tmp_path):
     write_asl(tmp_path)
-    with open(tmp_path / 'nus_wid_data.csv', 'a') as f:
+    with open(tmp_path / layout_file('asl', 'csv', 'train'), 'a') as f:
         f.write('images/x.jpg,"[\'unicorn\']",train\n')
     with pytest.raises(ValueError, match=r"row \d+ .*unicorn"):
         NUSWide(data_root=str(tmp_path), split='train')
@@ -150,7 +154,7 @@ def test_unknown_concept_names_row(tmp_path):
 
 def test_bad_q2l_line(tmp_path):
     write_q2l(tmp_path)
-    with open(tmp_path / 'Groundtruth' / 'Labels_Test.txt', 'a') as f:
+    with open(tmp_path / layout_file('q2l', 'labels', 'test'), 'a') as f:
         f.write('0 1 2\n')
     with pytest.raises(ValueError, match='line 3'):
         NUSWide(data_root=str(tmp_path), split='test')
