@@ -1,7 +1,7 @@
 """Multi-label dataset read from a two-column CSV file (custom data)."""
 import csv
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
@@ -80,40 +80,8 @@ class CsvMultiLabel(MultiLabelDataset):
         """Read the CSV rows; build the class list if none was given."""
         check_file(self.ann_file, 'CSV annotation file', CUSTOM_DOC)
         check_dir(self.img_prefix, 'image folder', CUSTOM_DOC)
-        rows = []
-        with open(self.ann_file, newline='', encoding='utf-8-sig') as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            for col in ('image', 'labels'):
-                if col not in header:
-                    raise self._error(
-                        1, f'the header must name the columns "image" and '
-                        f'"labels", got {header}')
-            i_img, i_lab = header.index('image'), header.index('labels')
-            for row_no, row in enumerate(reader, 2):
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(row) <= max(i_img, i_lab):
-                    raise self._error(row_no,
-                                      f'expected {len(header)} columns, got '
-                                      f'{len(row)}: {row}')
-                img = row[i_img].strip()
-                if not img:
-                    raise self._error(row_no, 'the image cell is empty')
-                names = [n.strip() for n in row[i_lab].split(self.sep)]
-                names = [n for n in names if n]
-                if not names and not self.allow_empty:
-                    raise self._error(
-                        row_no, f'the labels cell of image {img!r} is empty; '
-                        'pass allow_empty=True to keep images without labels')
-                rows.append((row_no, img, names))
-        if not rows:
-            raise ValueError(f'{osp.abspath(self.ann_file)} has no data rows')
-
-        classes = self._metainfo.get('classes')
-        if classes is None:
-            classes = sorted({n for _, _, names in rows for n in names})
-            self._metainfo['classes'] = tuple(classes)
+        rows = self._read_rows()
+        classes = self._class_list(rows)
         index = {n: i for i, n in enumerate(classes)}
         data_list = []
         for row_no, img, names in rows:
@@ -127,6 +95,53 @@ class CsvMultiLabel(MultiLabelDataset):
                     img_path=osp.join(self.img_prefix, img),
                     gt_label=sorted({index[n] for n in names})))
         return data_list
+
+    def _read_rows(self) -> List[Tuple[int, str, List[str]]]:
+        """(row number, image, label names) of every data row."""
+        rows = []
+        with open(self.ann_file, newline='', encoding='utf-8-sig') as f:
+            reader = csv.reader(f)
+            header = [h.strip() for h in next(reader, [])]
+            if 'image' not in header or 'labels' not in header:
+                raise self._error(
+                    1, f'the header must name the columns "image" and '
+                    f'"labels", got {header}')
+            i_img, i_lab = header.index('image'), header.index('labels')
+            for row_no, row in enumerate(reader, 2):
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if len(row) <= max(i_img, i_lab):
+                    raise self._error(row_no,
+                                      f'expected {len(header)} columns, got '
+                                      f'{len(row)}: {row}')
+                rows.append((row_no, *self._image_and_names(
+                    row_no, row[i_img], row[i_lab])))
+        if not rows:
+            raise ValueError(f'{osp.abspath(self.ann_file)} has no data rows')
+        return rows
+
+    def _image_and_names(self, row_no: int, img: str,
+                         labels: str) -> Tuple[str, List[str]]:
+        """The image and label names of one row's two cells."""
+        img = img.strip()
+        if not img:
+            raise self._error(row_no, 'the image cell is empty')
+        names = [n.strip() for n in labels.split(self.sep)]
+        names = [n for n in names if n]
+        if not names and not self.allow_empty:
+            raise self._error(
+                row_no, f'the labels cell of image {img!r} is empty; '
+                'pass allow_empty=True to keep images without labels')
+        return img, names
+
+    def _class_list(self, rows: List[Tuple[int, str, List[str]]]) -> list:
+        """The given classes, else every name of the file, sorted; set in
+        metainfo."""
+        classes = self._metainfo.get('classes')
+        if classes is None:
+            classes = sorted({n for _, _, names in rows for n in names})
+            self._metainfo['classes'] = tuple(classes)
+        return list(classes)
 
     def extra_repr(self) -> List[str]:
         body = super().extra_repr()
