@@ -88,55 +88,72 @@ def make_progress():
     return update, bar.stop
 
 
-def main():
-    args = parse_args()
+def read_config(args) -> Config:
+    """The config with ``--cfg-options`` applied and its imports done."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
     import oprl_mm  # noqa: F401  registers the oprl-mm datasets
-    from oprl_mm.datasets.verify import format_report, verify_dataset
+    return cfg
+
+
+def expected_class_counts(cfg: Config) -> dict:
+    """The class counts the model is built with, by config key."""
+    expected = {
+        'data_preprocessor.num_classes':
+        (cfg.get('data_preprocessor') or {}).get('num_classes'),
+        'model.head.num_classes':
+        ((cfg.get('model') or {}).get('head') or {}).get('num_classes'),
+    }
+    return {k: v for k, v in expected.items() if v is not None}
+
+
+def check_split(cfg: Config, split: str, num_workers: int) -> dict:
+    """Build the split's dataset and verify it; a dataset that cannot be
+    built is reported, not raised."""
+    from oprl_mm.datasets.verify import verify_dataset
+    try:
+        dataset, ds_cfg = build_dataset(cfg, split)
+    except Exception as e:  # any build failure is the finding itself
+        return dict(
+            dataset=None,
+            errors=[f'cannot build the {split} dataset: '
+                    f'{type(e).__name__}: {e}'],
+            warnings=[],
+            ok=False)
+    expected = expected_class_counts(cfg)
+    update, stop = make_progress()
+    try:
+        report = dict(dataset=ds_cfg.get('type'))
+        report.update(
+            verify_dataset(
+                dataset,
+                num_classes=next(iter(expected.values()), None),
+                num_workers=num_workers,
+                progress=update))
+    finally:
+        stop()
+    if len(set(expected.values())) > 1:
+        report['errors'].append(
+            'the config disagrees with itself on the class count: ' +
+            ', '.join(f'{k}={v}' for k, v in expected.items()))
+        report['ok'] = False
+    return report
+
+
+def main():
+    args = parse_args()
+    cfg = read_config(args)
+    from oprl_mm.datasets.verify import format_report
 
     out = args.out or osp.join(
         'work_dirs', 'verify_dataset',
         f'{osp.splitext(osp.basename(args.config))[0]}_{args.split}.json')
-    report = dict(config=args.config, split=args.split)
     start = time.time()
-    try:
-        dataset, ds_cfg = build_dataset(cfg, args.split)
-    except Exception as e:  # any build failure is the finding itself
-        report.update(
-            dataset=None,
-            errors=[f'cannot build the {args.split} dataset: '
-                    f'{type(e).__name__}: {e}'],
-            warnings=[],
-            ok=False)
-    else:
-        report['dataset'] = ds_cfg.get('type')
-        # the class count the model is built with
-        expected = {
-            'data_preprocessor.num_classes':
-            (cfg.get('data_preprocessor') or {}).get('num_classes'),
-            'model.head.num_classes':
-            ((cfg.get('model') or {}).get('head') or {}).get('num_classes'),
-        }
-        expected = {k: v for k, v in expected.items() if v is not None}
-        update, stop = make_progress()
-        try:
-            report.update(
-                verify_dataset(
-                    dataset,
-                    num_classes=next(iter(expected.values()), None),
-                    num_workers=args.num_workers,
-                    progress=update))
-        finally:
-            stop()
-        if len(set(expected.values())) > 1:
-            report['errors'].append(
-                'the config disagrees with itself on the class count: '
-                + ', '.join(f'{k}={v}' for k, v in expected.items()))
-            report['ok'] = False
+    report = dict(config=args.config, split=args.split)
+    report.update(check_split(cfg, args.split, args.num_workers))
     report['seconds'] = round(time.time() - start, 1)
     print(format_report(report))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
