@@ -47,14 +47,11 @@ def multilabel_metrics(pred: torch.Tensor,
     n_pred = predicted.sum(0).double()
     n_pos = positive.sum(0).double()
 
-    per_class_p = torch.where(n_pred > 0, tp / n_pred.clamp(min=1),
-                              torch.zeros_like(tp))
-    per_class_r = torch.where(n_pos > 0, tp / n_pos.clamp(min=1),
-                              torch.zeros_like(tp))
-    cp = per_class_p.mean().item() * 100
-    cr = per_class_r.mean().item() * 100
-    op = (tp.sum() / n_pred.sum()).item() * 100 if n_pred.sum() > 0 else 0.
-    o_r = (tp.sum() / n_pos.sum()).item() * 100 if n_pos.sum() > 0 else 0.
+    # tp <= n_pred and tp <= n_pos: a zero count gives 0 / 1 = 0
+    cp = (tp / n_pred.clamp(min=1)).mean().item() * 100
+    cr = (tp / n_pos.clamp(min=1)).mean().item() * 100
+    op = (tp.sum() / n_pred.sum().clamp(min=1)).item() * 100
+    o_r = (tp.sum() / n_pos.sum().clamp(min=1)).item() * 100
 
     def f1(p, r):
         return 2 * p * r / (p + r) if p + r > 0 else 0.
@@ -88,7 +85,6 @@ class MLCMetric(BaseMetric):
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): prefix of the metric names.
     """
-    default_prefix: Optional[str] = None
 
     def __init__(self,
                  thr: float = 0.5,
