@@ -24,6 +24,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner, TestLoop
 
+from oprl_mm.models.baselines import BASELINES, baseline_neck_head
+
 SPLITS = ('val', 'val_shift')
 KEYS = ('mAP', 'CF1', 'OF1')
 
@@ -40,20 +42,10 @@ def variant_cfg(cfg: Config, variant: str) -> Config:
         pass
     elif variant in switches:
         head.update(switches[variant])
-    elif variant in ('csra', 'linear'):
-        channels = head.in_channels
-        common = dict(
-            num_classes=head.num_classes,
-            in_channels=channels,
-            loss=head.get('loss',
-                          dict(type='AsymmetricLoss', gamma_neg=4.0)))
-        if variant == 'csra':
-            cfg.model.neck = None
-            cfg.model.head = dict(
-                type='CSRAClsHead', num_heads=1, lam=0.1, **common)
-        else:
-            cfg.model.neck = dict(type='GlobalAveragePooling')
-            cfg.model.head = dict(type='MultiLabelLinearClsHead', **common)
+    elif variant in BASELINES:
+        cfg.model.neck, cfg.model.head = baseline_neck_head(
+            variant, head.num_classes, head.in_channels,
+            head.get('loss', dict(type='AsymmetricLoss', gamma_neg=4.0)))
         cfg.custom_hooks = [
             h for h in cfg.custom_hooks if h['type'] != 'CooccurrenceHook'
         ]
