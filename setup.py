@@ -40,7 +40,9 @@ setup(
     extras_require={
         # pure-Python mmcv: everything OPRL needs, no compiled op
         'lite': ['mmcv-lite>=2.0.0,<2.4.0'],
-        'tests': ['pytest'],
+        # the paper's FLOPs convention in tools/analysis_tools/benchmark.py
+        'analysis': ['thop'],
+        'tests': ['pytest', 'thop'],
     },
     license='Apache-2.0',
     zip_safe=False,

@@ -1,4 +1,7 @@
 import json
+import os.path as osp
+import runpy
+import sys
 
 import pytest
 import torch
@@ -7,6 +10,7 @@ from oprl_mm.apis import (MultiLabelInferencer, box_attention_share,
                           box_pointing_hits, class_box_masks, upsample_maps)
 
 NUM_CLASSES = 10  # the tiny model of conftest.py
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_box_masks_and_shares():
@@ -77,6 +81,53 @@ def test_benchmark_json(tiny_model, run_tool, tmp_path):
     assert set(content) >= {'device', 'torch', 'ratios'}
     assert content['ratios']['flops_ratio'] == pytest.approx(
         rows['backbone']['gflops'] / rows['oprl']['gflops'], rel=1e-3)
+    # the paper's convention beside mmengine's
+    pytest.importorskip('thop')
+    assert content['thop_missing'] is None
+    assert 'thop' in content['gflops_thop_unit']
+    for row in rows.values():
+        assert row['gflops_thop'] > 0 and row['thop_params_M'] > 0
+    assert rows['oprl']['gflops_thop'] > rows['backbone']['gflops_thop']
+    # thop has no rule for nn.MultiheadAttention nor the group-wise
+    # classifier: their parameters are not in its total
+    assert rows['oprl']['thop_params_M'] < rows['oprl']['params_M']
+    assert rows['backbone']['thop_params_M'] == pytest.approx(
+        rows['backbone']['params_M'])
+    assert content['ratios']['flops_ratio_thop'] == pytest.approx(
+        rows['backbone']['gflops_thop'] / rows['oprl']['gflops_thop'],
+        rel=1e-3)
+
+
+def test_benchmark_without_thop(tiny_model, run_tool, tmp_path, monkeypatch,
+                                capsys):
+    monkeypatch.setitem(sys.modules, 'thop', None)  # import fails
+    out = tmp_path / 'bench.json'
+    run_tool('tools/analysis_tools/benchmark.py', tiny_model[0], '--device',
+             'cpu', '--img-size', 64, '--batch-sizes', 1, '--warmup', 0,
+             '--runs', 1, '--models', 'oprl', 'backbone', '--json', out)
+    content = json.loads(out.read_text())
+    assert '.[analysis]' in content['thop_missing']
+    assert all(r['gflops_thop'] is None for r in content['rows'])
+    assert all(r['gflops'] > 0 for r in content['rows'])
+    assert 'flops_ratio_thop' not in content['ratios']
+    assert 'thop column left empty' in capsys.readouterr().out
+
+
+def test_oprl_r101_size_matches_table8():
+    """oprl_r101_coco448 has the paper's Table 8 size: 86 M parameters and
+    34.7 G multiply-adds at 448 as thop counts them."""
+    pytest.importorskip('thop')
+    from mmengine.analysis import parameter_count
+
+    from oprl_mm.apis import load_config
+    tool = runpy.run_path(osp.join(REPO, 'tools/analysis_tools/benchmark.py'))
+    cfg = load_config(osp.join(REPO, 'configs/oprl/oprl_r101_coco448.py'),
+                      None)
+    # the tool builds it with model.backbone.init_cfg=None: no download
+    model = tool['build_variants'](cfg, ['oprl'])['oprl'].eval()
+    assert 85.5e6 <= parameter_count(model)[''] <= 86.5e6
+    macs = tool['count_thop'](model, 448, 'cpu')['flops']
+    assert 34.6e9 <= macs <= 34.8e9
 
 
 def test_visualize_attention_writes_a_png(tiny_model, synth_images,

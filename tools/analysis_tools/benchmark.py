@@ -5,12 +5,29 @@ Table 8 compares OPRL with its backbone and Query2Label):
 
 * ``oprl``: the config's model (backbone, neck, OPRL head);
 * ``backbone``: the backbone alone, no head;
-* ``linear``: backbone, global average pooling, ``MultiLabelLinearClsHead``;
-* ``csra``: backbone, ``CSRAClsHead`` (1 head, lambda 0.1) on the map.
+* ``linear`` and ``csra``: the baselines of :mod:`oprl_mm.models.baselines`
+  (global average pooling and ``MultiLabelLinearClsHead``; ``CSRAClsHead``,
+  1 head, lambda 0.1, on the map).
 
-FLOPs are multiply-adds counted by mmengine's ``FlopAnalyzer`` (the counter
-behind ``get_model_complexity_info``) for one image; the operators it cannot
-count are listed. Throughput is images per second, the median over
+FLOPs are multiply-adds of one image, counted twice:
+
+* by mmengine's ``FlopAnalyzer`` (the counter behind
+  ``get_model_complexity_info``), which traces every operator and counts
+  the attention projections and matrix products; the operators it cannot
+  count are listed;
+* by thop (``thop.profile``), the paper's convention: Table 8's 31.5 G for
+  ResNet-101 is thop's 31.46 G. thop counts only modules it has a rule for
+  (convolutions, linear layers, norms ...), so the attention of Encoder_t
+  (``nn.MultiheadAttention``: projections and products) and layers that
+  use their parameters directly (SAPM's maps, the group-wise classifier)
+  add nothing. thop is optional (``pip install -e ".[analysis]"``); without
+  it the thop column is left empty and the JSON says why.
+
+Parameters are all of the model's parameters (``params_M``, the paper's
+convention too); thop's own parameter total, which leaves out the modules
+it has no rule for, is saved as ``thop_params_M``.
+
+Throughput is images per second, the median over
 ``--runs`` timed forward passes (``model.eval()``, ``torch.inference_mode``,
 ``mode='tensor'``, random inputs, after ``--warmup`` passes); the timed runs
 go round-robin over the models so that a slow spell of the machine hits all
@@ -43,7 +60,9 @@ from collections import Counter
 
 from mmengine.config import DictAction
 
-VARIANTS = ('oprl', 'backbone', 'linear', 'csra')
+from oprl_mm.models.baselines import BASELINES, baseline_model
+
+VARIANTS = ('oprl', 'backbone') + BASELINES
 
 
 def parse_args():
@@ -97,36 +116,18 @@ def build_variants(cfg, names=VARIANTS):
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg['backbone']['init_cfg'] = None
     model_cfg.pop('data_preprocessor', None)
-    head = model_cfg['head']
-    num_classes, channels = head['num_classes'], head['in_channels']
-    backbone = model_cfg['backbone']
     configs = dict(
         oprl=model_cfg,
-        backbone=dict(type='ImageClassifier', backbone=backbone),
-        linear=dict(
-            type='ImageClassifier',
-            backbone=backbone,
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='MultiLabelLinearClsHead',
-                num_classes=num_classes,
-                in_channels=channels)),
-        csra=dict(
-            type='ImageClassifier',
-            backbone=backbone,
-            head=dict(
-                type='CSRAClsHead',
-                num_classes=num_classes,
-                in_channels=channels,
-                num_heads=1,
-                lam=0.1)),
-    )
+        backbone=dict(type='ImageClassifier', backbone=model_cfg['backbone']))
+    configs.update({name: baseline_model(name, model_cfg)
+                    for name in BASELINES})
     return {name: MODELS.build(copy.deepcopy(configs[name]))
             for name in names}
 
 
 def count_flops(model, img_size, device):
-    """Parameters, multiply-adds of one image, uncounted operators."""
+    """Parameters, multiply-adds of one image (mmengine's FlopAnalyzer),
+    uncounted operators."""
     import torch
     from mmengine.analysis import FlopAnalyzer, parameter_count
 
@@ -146,6 +147,58 @@ def count_flops(model, img_size, device):
             for k, v in analyzer.by_module().items()
             if k in ('backbone', 'neck', 'head')
         })
+
+
+def thop_missing():
+    """Why thop cannot count, or None when it can."""
+    try:
+        import thop  # noqa: F401
+    except ImportError as e:  # also thop's distutils import on Python 3.12
+        return (f'thop cannot be imported ({e}); install it with '
+                '`pip install -e ".[analysis]"` for the paper-convention '
+                'count')
+    return None
+
+
+def count_thop(model, img_size, device):
+    """thop's multiply-adds and parameters of one image (the paper's
+    convention), counted on a copy: thop leaves buffers on the modules it
+    has no rule for."""
+    import torch
+    from thop import profile
+
+    inputs = (torch.randn(1, 3, img_size, img_size, device=device), )
+    macs, params = profile(copy.deepcopy(model), inputs=inputs, verbose=False)
+    return dict(flops=macs, params=params)
+
+
+def count_row(name, model, img_size, device, use_thop):
+    """The size row of one model: parameters and both FLOPs counts."""
+    stats = count_flops(model, img_size, device)
+    thop_stats = count_thop(model, img_size, device) if use_thop else None
+    row = dict(
+        model=name,
+        params_M=round(stats['params'] / 1e6, 4),
+        gflops=round(stats['flops'] / 1e9, 4),
+        gflops_thop=None,
+        thop_params_M=None,
+        gflops_by_module={
+            k: round(v / 1e9, 3)
+            for k, v in stats['by_module'].items()
+        },
+        uncounted_ops=stats['unsupported_ops'],
+        uncalled_modules=stats['uncalled_modules'],
+        throughput={},
+        throughput_best={},
+        peak_mem_MB=None)
+    if thop_stats is not None:
+        row['gflops_thop'] = round(thop_stats['flops'] / 1e9, 4)
+        row['thop_params_M'] = round(thop_stats['params'] / 1e6, 4)
+    thop_text = '' if thop_stats is None else \
+        f' ({row["gflops_thop"]:.2f} G counted by thop)'
+    print(f'{name}: {row["params_M"]:.2f} M params, {row["gflops"]:.2f} G '
+          f'multiply-adds (mmengine){thop_text}')
+    return row
 
 
 class Forward:
@@ -272,7 +325,6 @@ def main():
     args = parse_args()
     import torch
 
-    import oprl_mm  # noqa: F401
     from oprl_mm.apis import load_config
 
     if args.threads:
@@ -282,116 +334,121 @@ def main():
     cfg = load_config(args.config, args.cfg_options)
     img_size = args.img_size or cfg.get('img_size', 448)
     models = build_variants(cfg, args.models)
+    no_thop = thop_missing()
+    if no_thop:
+        print(f'thop column left empty: {no_thop}')
     rows = {}
     for name, model in models.items():
         model.to(args.device).eval()
-        stats = count_flops(model, img_size, args.device)
-        rows[name] = dict(
-            model=name,
-            params_M=round(stats['params'] / 1e6, 4),
-            gflops=round(stats['flops'] / 1e9, 4),
-            gflops_by_module={
-                k: round(v / 1e9, 3)
-                for k, v in stats['by_module'].items()
-            },
-            uncounted_ops=stats['unsupported_ops'],
-            uncalled_modules=stats['uncalled_modules'],
-            throughput={},
-            throughput_best={},
-            peak_mem_MB=None)
-        print(f'{name}: {stats["params"] / 1e6:.2f} M params, '
-              f'{stats["flops"] / 1e9:.2f} G multiply-adds')
-
+        rows[name] = count_row(name, model, img_size, args.device,
+                               use_thop=no_thop is None)
     for bs in args.batch_sizes:
-        batch = torch.randn(bs, 3, img_size, img_size, device=args.device)
-        forwards = {
-            name: Forward(model, batch, args.device, args.amp)
-            for name, model in models.items()
-        }
-        for forward in forwards.values():
-            for _ in range(args.warmup):
-                forward()
-        times = {name: [] for name in forwards}
-        for _ in range(args.runs):
-            for name, forward in forwards.items():
-                times[name].append(forward.timed())
-        for name in forwards:
-            rows[name]['throughput'][str(bs)] = round(
-                bs / statistics.median(times[name]), 3)
-            rows[name]['throughput_best'][str(bs)] = round(
-                bs / min(times[name]), 3)
-        print(f'batch {bs}: ' + ', '.join(
-            f'{n} {rows[n]["throughput"][str(bs)]:.2f} img/s'
-            for n in forwards))
-        if bs == max(args.batch_sizes):
-            for name, forward in forwards.items():
-                mem = peak_memory_mb(forward)
-                rows[name]['peak_mem_MB'] = None if mem is None else round(
-                    mem, 1)
-
-    profile = None
-    if args.profile and 'oprl' in models:
-        bs = args.batch_sizes[0]
-        batch = torch.randn(bs, 3, img_size, img_size, device=args.device)
-        times, table = profile_oprl(models['oprl'], batch, args.device,
-                                    args.amp, max(args.runs, 1))
-        profile = dict(batch_size=bs,
-                       ms={k: round(v, 2) for k, v in times.items()})
-        print(f'OPRL at batch {bs}, median ms: ' + ', '.join(
-            f'{k} {v:.1f}' for k, v in times.items()))
-        print(table)
-
+        measure_batch(rows, models, bs, img_size, args)
+    profile = profile_if_asked(models, img_size, args)
     print_table(rows, args)
     ratios = compute_ratios(rows, args.batch_sizes)
-    for line in ratios.get('lines', []):
+    for line in ratios.pop('lines', []):
         print(line)
     if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        cuda = args.device.startswith('cuda')
-        with open(args.json, 'w') as f:
-            json.dump(
-                dict(
-                    rows=list(rows.values()),
-                    ratios={k: v
-                            for k, v in ratios.items() if k != 'lines'},
-                    config=args.config,
-                    device=device_name(args.device),
-                    torch=torch.__version__,
-                    img_size=img_size,
-                    amp=args.amp,
-                    batch_sizes=args.batch_sizes,
-                    warmup=args.warmup,
-                    runs=args.runs,
-                    threads=torch.get_num_threads(),
-                    gflops_unit='G multiply-adds per image (mmengine '
-                    'FlopAnalyzer)',
-                    peak_mem=dict(
-                        batch_size=max(args.batch_sizes),
-                        kind='torch.cuda.max_memory_allocated, weights '
-                        'included' if cuda else
-                        'peak RSS rise over the RSS before the forward '
-                        '(VmHWM), weights excluded'),
-                    profile=profile),
-                f,
-                indent=1)
-        print(f'results written to {args.json}')
+        write_json(args, rows, ratios, profile, img_size, no_thop)
+
+
+def measure_batch(rows, models, bs, img_size, args):
+    """Throughput of every model at one batch size, round-robin, and peak
+    memory at the largest batch size."""
+    import torch
+    batch = torch.randn(bs, 3, img_size, img_size, device=args.device)
+    forwards = {
+        name: Forward(model, batch, args.device, args.amp)
+        for name, model in models.items()
+    }
+    for forward in forwards.values():
+        for _ in range(args.warmup):
+            forward()
+    times = {name: [] for name in forwards}
+    for _ in range(args.runs):
+        for name, forward in forwards.items():
+            times[name].append(forward.timed())
+    for name in forwards:
+        rows[name]['throughput'][str(bs)] = round(
+            bs / statistics.median(times[name]), 3)
+        rows[name]['throughput_best'][str(bs)] = round(
+            bs / min(times[name]), 3)
+    print(f'batch {bs}: ' + ', '.join(
+        f'{n} {rows[n]["throughput"][str(bs)]:.2f} img/s' for n in forwards))
+    if bs == max(args.batch_sizes):
+        for name, forward in forwards.items():
+            mem = peak_memory_mb(forward)
+            rows[name]['peak_mem_MB'] = None if mem is None else round(mem, 1)
+
+
+def profile_if_asked(models, img_size, args):
+    """With ``--profile``: OPRL's part times at the first batch size, and
+    the profiler's operator table printed."""
+    if not args.profile or 'oprl' not in models:
+        return None
+    import torch
+    bs = args.batch_sizes[0]
+    batch = torch.randn(bs, 3, img_size, img_size, device=args.device)
+    times, table = profile_oprl(models['oprl'], batch, args.device, args.amp,
+                                max(args.runs, 1))
+    print(f'OPRL at batch {bs}, median ms: ' +
+          ', '.join(f'{k} {v:.1f}' for k, v in times.items()))
+    print(table)
+    return dict(batch_size=bs, ms={k: round(v, 2) for k, v in times.items()})
+
+
+def write_json(args, rows, ratios, profile, img_size, no_thop):
+    """The rows, ratios and the conditions of the run, as JSON."""
+    import torch
+    os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+    cuda = args.device.startswith('cuda')
+    content = dict(
+        rows=list(rows.values()),
+        ratios=ratios,
+        config=args.config,
+        device=device_name(args.device),
+        torch=torch.__version__,
+        img_size=img_size,
+        amp=args.amp,
+        batch_sizes=args.batch_sizes,
+        warmup=args.warmup,
+        runs=args.runs,
+        threads=torch.get_num_threads(),
+        gflops_unit='G multiply-adds per image (mmengine FlopAnalyzer)',
+        gflops_thop_unit='G multiply-adds per image (thop.profile, the '
+        "paper's convention: no attention, no parameter-only layers)",
+        thop_missing=no_thop,
+        peak_mem=dict(
+            batch_size=max(args.batch_sizes),
+            kind='torch.cuda.max_memory_allocated, weights included'
+            if cuda else 'peak RSS rise over the RSS before the forward '
+            '(VmHWM), weights excluded'),
+        profile=profile)
+    with open(args.json, 'w') as f:
+        json.dump(content, f, indent=1)
+    print(f'results written to {args.json}')
 
 
 def compute_ratios(rows, batch_sizes):
     """OPRL / backbone throughput and the bound the FLOPs ratio sets."""
     if 'oprl' not in rows or 'backbone' not in rows:
         return {}
-    flops_ratio = rows['backbone']['gflops'] / rows['oprl']['gflops']
+    oprl, backbone = rows['oprl'], rows['backbone']
+    flops_ratio = backbone['gflops'] / oprl['gflops']
     out = dict(flops_ratio=round(flops_ratio, 4), throughput_ratio={},
                of_flops_bound={})
     out['throughput_ratio_best'] = {}
     lines = [f'FLOPs ratio backbone/OPRL: {flops_ratio:.3f} (the throughput '
              'ratio if time followed FLOPs)']
+    if oprl['gflops_thop'] and backbone['gflops_thop']:
+        thop_ratio = backbone['gflops_thop'] / oprl['gflops_thop']
+        out['flops_ratio_thop'] = round(thop_ratio, 4)
+        lines.append(f'FLOPs ratio backbone/OPRL counted by thop: '
+                     f'{thop_ratio:.3f}')
     for bs in map(str, batch_sizes):
-        ratio = rows['oprl']['throughput'][bs] / \
-            rows['backbone']['throughput'][bs]
-        best = rows['oprl']['throughput_best'][bs] / \
-            rows['backbone']['throughput_best'][bs]
+        ratio = oprl['throughput'][bs] / backbone['throughput'][bs]
+        best = oprl['throughput_best'][bs] / backbone['throughput_best'][bs]
         out['throughput_ratio'][bs] = round(ratio, 4)
         out['throughput_ratio_best'][bs] = round(best, 4)
         out['of_flops_bound'][bs] = round(ratio / flops_ratio, 4)
@@ -410,21 +467,23 @@ def print_table(rows, args):
                   f'{args.device}{", AMP" if args.amp else ""}')
     table.add_column('model')
     table.add_column('params (M)', justify='right')
-    table.add_column('GFLOPs (G MACs)', justify='right')
+    table.add_column('G MACs (mmengine)', justify='right')
+    table.add_column('G MACs (thop)', justify='right')
     for bs in args.batch_sizes:
         table.add_column(f'img/s @ {bs}', justify='right')
     table.add_column(f'peak mem MB @ {max(args.batch_sizes)}',
                      justify='right')
-    table.add_column('uncounted ops')
+    table.add_column('uncounted ops (mmengine)')
     for row in rows.values():
-        mem = row['peak_mem_MB']
+        mem, thop = row['peak_mem_MB'], row['gflops_thop']
         table.add_row(
             row['model'], f'{row["params_M"]:.2f}', f'{row["gflops"]:.3f}',
+            '-' if thop is None else f'{thop:.3f}',
             *(f'{row["throughput"][str(bs)]:.2f}' for bs in args.batch_sizes),
             '-' if mem is None else f'{mem:.0f}',
             ', '.join(f'{k.replace("aten::", "")} x{v}'
                       for k, v in row['uncounted_ops'].items()) or '-')
-    Console(width=200).print(table)
+    Console(width=220).print(table)
 
 
 if __name__ == '__main__':
