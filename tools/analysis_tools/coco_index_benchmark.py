@@ -64,7 +64,25 @@ def write_instances(path: str, num_images: int, num_anns: int,
     """Write a COCO-format instances file with random content."""
     rng = np.random.default_rng(seed)
     image_ids = np.sort(rng.choice(600_000, num_images, replace=False)) + 1
-    images = [
+    num_empty = int(round(num_images * empty_ratio))
+    categories = [
+        dict(supercategory='thing', id=c, name=f'category_{c:02d}')
+        for c in COCO_CAT_IDS
+    ]
+    with open(path, 'w') as f:
+        json.dump(
+            dict(
+                info=dict(description='synthetic COCO-format file'),
+                licenses=[],
+                images=_images(rng, image_ids),
+                annotations=_annotations(rng, image_ids[num_empty:],
+                                         num_anns),
+                categories=categories), f)
+
+
+def _images(rng, image_ids) -> list:
+    """Image entries with every field of the COCO 2014 files."""
+    return [
         dict(
             license=int(rng.integers(1, 9)),
             file_name=f'COCO_train2014_{i:012d}.jpg',
@@ -76,10 +94,12 @@ def write_instances(path: str, num_images: int, num_anns: int,
             flickr_url='http://farm3.staticflickr.com/2/1_2_z.jpg',
             id=int(i)) for i in image_ids
     ]
-    num_empty = int(round(num_images * empty_ratio))
-    labelled = image_ids[num_empty:]
+
+
+def _annotations(rng, labelled, num_anns: int) -> list:
+    """Annotations with a polygon, an area and a crowd flag; every
+    ``labelled`` image gets at least one."""
     owner = rng.choice(labelled, num_anns)
-    # every labelled image gets at least one annotation
     owner[:len(labelled)] = labelled
     cats = rng.choice(COCO_CAT_IDS, num_anns)
     crowd = rng.random(num_anns) < 0.01
@@ -91,10 +111,9 @@ def write_instances(path: str, num_images: int, num_anns: int,
         x, y = xy[k]
         w, h = wh[k]
         pts = rng.uniform(0, 1, (npts[k], 2)) * (w, h) + (x, y)
-        poly = pts.round(2).ravel().tolist()
         anns.append(
             dict(
-                segmentation=[poly],
+                segmentation=[pts.round(2).ravel().tolist()],
                 area=round(float(w * h) * 0.6, 4),
                 iscrowd=int(crowd[k]),
                 image_id=int(owner[k]),
@@ -102,18 +121,7 @@ def write_instances(path: str, num_images: int, num_anns: int,
                       float(h)],
                 category_id=int(cats[k]),
                 id=k + 1))
-    categories = [
-        dict(supercategory='thing', id=c, name=f'category_{c:02d}')
-        for c in COCO_CAT_IDS
-    ]
-    with open(path, 'w') as f:
-        json.dump(
-            dict(
-                info=dict(description='synthetic COCO-format file'),
-                licenses=[],
-                images=images,
-                annotations=anns,
-                categories=categories), f)
+    return anns
 
 
 def time_call(fn):
@@ -124,21 +132,13 @@ def time_call(fn):
     return time.perf_counter() - start, result
 
 
-def main():
-    args = parse_args()
+def time_both(ann_file: str, img_dir: str, repeats: int):
+    """Seconds of each run of ``COCO(ann_file)`` and of building
+    ``CocoMultiLabel``, alternated so that neither profits from a warmer
+    page cache; and the last dataset built."""
     from pycocotools.coco import COCO
 
     from oprl_mm.datasets.coco import CocoMultiLabel
-
-    tmp = tempfile.mkdtemp(prefix='coco_bench_')
-    ann_file = osp.join(tmp, 'instances_bench.json')
-    os.makedirs(osp.join(tmp, 'images'))
-    start = time.perf_counter()
-    write_instances(ann_file, args.num_images, args.num_anns,
-                    args.empty_ratio, args.seed)
-    print(f'wrote {ann_file} ({osp.getsize(ann_file) / 2**20:.0f} MiB, '
-          f'{args.num_images} images, {args.num_anns} annotations) in '
-          f'{time.perf_counter() - start:.0f} s')
 
     def load_coco():
         with contextlib.redirect_stdout(io.StringIO()):
@@ -146,17 +146,19 @@ def main():
 
     def load_dataset():
         return CocoMultiLabel(
-            ann_file=ann_file, data_root='', data_prefix=osp.join(
-                tmp, 'images'))
+            ann_file=ann_file, data_root='', data_prefix=img_dir)
 
-    # alternate the two so that neither profits from a warmer page cache
     coco_times, ds_times = [], []
     dataset = None
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         coco_times.append(time_call(load_coco)[0])
         dataset = None  # free the previous copy before timing again
         seconds, dataset = time_call(load_dataset)
         ds_times.append(seconds)
+    return coco_times, ds_times, dataset
+
+
+def print_results(coco_times, ds_times, dataset):
     t_coco = statistics.median(coco_times)
     t_ds = statistics.median(ds_times)
     print(f'machine: {platform.machine()}, {os.cpu_count()} CPU cores, '
@@ -170,9 +172,24 @@ def main():
           f'{dataset.data_bytes.nbytes / 2**20:.1f} MiB '
           f'({dataset.data_bytes.nbytes / max(len(dataset), 1):.0f} bytes '
           f'an image)')
+
+
+def main():
+    args = parse_args()
+    tmp = tempfile.mkdtemp(prefix='coco_bench_')
+    ann_file = osp.join(tmp, 'instances_bench.json')
+    img_dir = osp.join(tmp, 'images')
+    os.makedirs(img_dir)
+    start = time.perf_counter()
+    write_instances(ann_file, args.num_images, args.num_anns,
+                    args.empty_ratio, args.seed)
+    print(f'wrote {ann_file} ({osp.getsize(ann_file) / 2**20:.0f} MiB, '
+          f'{args.num_images} images, {args.num_anns} annotations) in '
+          f'{time.perf_counter() - start:.0f} s')
+    print_results(*time_both(ann_file, img_dir, args.repeats))
     if not args.keep:
         os.remove(ann_file)
-        os.rmdir(osp.join(tmp, 'images'))
+        os.rmdir(img_dir)
         os.rmdir(tmp)
 
 
