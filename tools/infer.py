@@ -8,12 +8,19 @@ Every class whose score reaches its threshold is reported, best first::
 
 ``--thr`` is one number or a per-class thresholds file written by
 ``tools/analysis_tools/calibrate_thresholds.py``. Folders are read in sorted
-order (their image files only, not recursively).
+order (their image files only, not recursively), in ``--num-workers``
+background workers while the model runs. An unreadable image (empty,
+truncated, not an image) is skipped with a warning and listed under
+``failed`` in ``--out``; ``--strict`` stops at the first one instead, with
+exit status 1.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import sys
+
+from oprl_mm.apis.cli import add_model_args, inferencer_from_args
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
@@ -22,17 +29,20 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Multi-label inference on images and folders')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, thr=True)
     parser.add_argument('images', nargs='+', help='image files or folders')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--thr',
-        default='0.5',
-        help='score threshold: a number, or a thresholds JSON file '
-        '(default 0.5)')
-    parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0')
     parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument(
+        '--num-workers',
+        type=int,
+        default=2,
+        help='background workers that decode images (default 2)')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='stop at the first unreadable image (exit status 1) instead '
+        'of skipping it')
     parser.add_argument(
         '--topk',
         type=int,
@@ -60,65 +70,78 @@ def collect_images(paths):
     return images
 
 
-def parse_thr(value):
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def main():
-    args = parse_args()
-    from rich.console import Console
+def run(inferencer, images, args, console):
+    """The results of the readable images, under a progress bar."""
     from rich.progress import Progress
-    from rich.table import Table
 
-    from oprl_mm.apis import MultiLabelInferencer
-
-    images = collect_images(args.images)
-    inferencer = MultiLabelInferencer(
-        args.config, args.checkpoint, device=args.device,
-        thr=parse_thr(args.thr))
-    console = Console()
-    if not console.is_terminal:  # a log file: wide enough for whole paths
-        console = Console(width=160)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task('Inference', total=len(images))
-        results = inferencer(
+        return inferencer(
             images,
             batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            strict=args.strict,
             progress=lambda n: progress.advance(task, n))
 
-    table = Table(title=f'{len(images)} images, thr={args.thr}')
+
+def print_table(results, failed, args, console):
+    from rich.table import Table
+
+    table = Table(title=f'{len(results)} images, thr={args.thr}')
     table.add_column('image', overflow='fold')
     table.add_column('labels (score)')
-    for path, result in zip(images, results):
+    for result in results:
         scores = result['pred_scores']
         shown = [f'{name} ({scores[i]:.3f})' for name, i in zip(
             result['pred_classes'], result['pred_labels'])][:args.topk]
         more = len(result['pred_labels']) - len(shown)
         text = ', '.join(shown) + (f', +{more} more' if more > 0 else '')
-        table.add_row(path, text or '-')
+        table.add_row(result['image'], text or '-')
+    for failure in failed:
+        table.add_row(failure['image'], f'unreadable: {failure["reason"]}')
     console.print(table)
 
+
+def write_json(path, inferencer, results, failed, args):
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(
+            dict(
+                config=args.config,
+                checkpoint=args.checkpoint,
+                classes=inferencer.classes,
+                thresholds=[
+                    round(t, 6) for t in inferencer.thresholds.tolist()
+                ],
+                results=results,
+                failed=failed),
+            f,
+            indent=1)
+
+
+def main():
+    args = parse_args()
+    from rich.console import Console
+
+    from oprl_mm.datasets import UnreadableImageError
+
+    images = collect_images(args.images)
+    inferencer = inferencer_from_args(args)
+    console = Console()
+    if not console.is_terminal:  # a log file: wide enough for whole paths
+        console = Console(width=160)
+    try:
+        results = run(inferencer, images, args, console)
+    except (UnreadableImageError, FileNotFoundError) as e:
+        sys.exit(f'error: {e} (--strict)')
+    failed = inferencer.failed
+    print_table(results, failed, args, console)
+    console.print(f'{len(results)} images read, {len(failed)} unreadable '
+                  'and skipped' + (':' if failed else ''))
+    for failure in failed:
+        console.print(f'  {failure["image"]}: {failure["reason"]}')
     if args.out:
-        folder = osp.dirname(osp.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(
-                dict(
-                    config=args.config,
-                    checkpoint=args.checkpoint,
-                    classes=inferencer.classes,
-                    thresholds=[
-                        round(t, 6) for t in inferencer.thresholds.tolist()
-                    ],
-                    results=[
-                        dict(image=path, **result)
-                        for path, result in zip(images, results)
-                    ]),
-                f,
-                indent=1)
+        write_json(args.out, inferencer, results, failed, args)
         console.print(f'results written to {args.out}')
 
 

@@ -6,18 +6,23 @@ narrow allowlist. On N GPUs: ``tools/dist_test.sh CONFIG CHECKPOINT N``.
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
+
+from oprl_mm.apis.cli import add_model_args
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a classifier')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, device=False)
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument(
         '--out', help='dump the metrics to this json/pkl file')
+    parser.add_argument(
+        '--dump',
+        help='also save every image\'s scores and MLCMetric targets to this '
+        'file, for tools/analysis_tools/calibrate_thresholds.py '
+        '--predictions')
     parser.add_argument(
         '--per-class',
         action='store_true',
@@ -25,11 +30,6 @@ def parse_args():
         'dir')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -39,16 +39,33 @@ def parse_args():
     return parser.parse_args()
 
 
+def add_evaluators(cfg, args) -> None:
+    """``--per-class`` and ``--dump`` on the test evaluator."""
+    if args.per_class:
+        evaluator = cfg.test_evaluator
+        if not isinstance(evaluator, dict):
+            raise ValueError('--per-class needs a single test_evaluator')
+        evaluator['per_class_file'] = osp.join(cfg.work_dir,
+                                               'per_class_ap.csv')
+    if args.dump:
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, dict):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [
+            dict(type='MLCScoreDump', out_file=args.dump)
+        ]
+
+
 def main():
     args = parse_args()
-    import oprl_mm  # noqa: F401
-    from oprl_mm.engine.runner_setup import (load_config, setup_launcher,
+    from oprl_mm.apis.cli import config_from_args
+    from oprl_mm.engine.runner_setup import (setup_launcher,
                                              teardown_distributed)
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'checkpoint {args.checkpoint!r} does not exist')
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     # A checkpoint's state_dict already holds the EMA weights (EMAHook swaps
@@ -60,12 +77,7 @@ def main():
     if args.amp:
         cfg.test_cfg = cfg.get('test_cfg') or {}
         cfg.test_cfg['fp16'] = True
-    if args.per_class:
-        evaluator = cfg.test_evaluator
-        if not isinstance(evaluator, dict):
-            raise ValueError('--per-class needs a single test_evaluator')
-        evaluator['per_class_file'] = osp.join(cfg.work_dir,
-                                               'per_class_ap.csv')
+    add_evaluators(cfg, args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     # every rank holds the same metrics: one writes them

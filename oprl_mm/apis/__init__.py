@@ -1,14 +1,17 @@
-"""Multi-label inference, threshold calibration and attention maps."""
+"""Multi-label inference, threshold calibration, attention maps and ONNX
+export."""
+from ..engine.runner_setup import load_config
 from .attention import (box_attention_share, box_pointing_hits,
                         class_box_masks, head_maps, upsample_maps)
-from .calibration import f1_optimal_thresholds, thresholded_metrics
-from .inferencer import (MultiLabelInferencer, build_model, load_config,
-                         load_thresholds, split_dataloader_cfg)
+from .calibration import (f1_optimal_thresholds, metric_scores_targets,
+                          split_predictions, thresholded_metrics)
+from .inferencer import (MultiLabelInferencer, config_classes, dataset_cfg,
+                         load_model, load_thresholds, split_dataloader_cfg)
 
 __all__ = [
-    'MultiLabelInferencer', 'build_model', 'load_config', 'load_thresholds',
-    'split_dataloader_cfg',
-    'f1_optimal_thresholds', 'thresholded_metrics', 'head_maps',
-    'upsample_maps', 'class_box_masks', 'box_attention_share',
-    'box_pointing_hits'
+    'MultiLabelInferencer', 'load_model', 'load_config', 'load_thresholds',
+    'split_dataloader_cfg', 'dataset_cfg', 'config_classes',
+    'f1_optimal_thresholds', 'thresholded_metrics', 'metric_scores_targets',
+    'split_predictions', 'head_maps', 'upsample_maps', 'class_box_masks',
+    'box_attention_share', 'box_pointing_hits'
 ]

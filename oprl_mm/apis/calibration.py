@@ -1,11 +1,48 @@
-"""Per-class decision thresholds that maximise each class's F1."""
-from typing import Tuple
+"""Per-class decision thresholds that maximise each class's F1, fitted on
+the scores and targets ``MLCMetric`` scores."""
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..evaluation.mlc_metric import METRIC_KEYS, multilabel_metrics
+from ..evaluation.mlc_metric import (METRIC_KEYS, MLCMetric,
+                                     multilabel_metrics)
 
-__all__ = ['f1_optimal_thresholds', 'thresholded_metrics', 'METRIC_KEYS']
+__all__ = [
+    'f1_optimal_thresholds', 'thresholded_metrics', 'METRIC_KEYS',
+    'metric_scores_targets', 'split_predictions'
+]
+
+
+def metric_scores_targets(
+        samples: Sequence[dict]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """N x C scores and targets exactly as ``MLCMetric`` reads them.
+
+    The samples are the dicts mmengine's evaluator hands to metrics, e.g.
+    those ``tools/test.py --dump`` writes (mmengine's ``DumpResults``).
+    ``MLCMetric.process`` turns them into targets in {1, 0, -1}, -1 marking
+    what every figure ignores (VOC's difficult-only labels).
+    """
+    if not samples:
+        raise ValueError('no prediction to read')
+    metric = MLCMetric()
+    metric.process(None, samples)
+    return (torch.stack([r['pred_score'] for r in metric.results]).float(),
+            torch.stack([r['gt_score'] for r in metric.results]).float())
+
+
+@torch.no_grad()
+def split_predictions(model, dataloader,
+                      progress: Optional[Callable[[int], None]] = None
+                      ) -> List[dict]:
+    """Run ``model.test_step`` over a dataloader, as the test loop does,
+    and return each sample as the dict the evaluator gives its metrics."""
+    samples = []
+    for data in dataloader:
+        outputs = model.test_step(data)
+        samples += [s.cpu().to_dict() for s in outputs]
+        if progress is not None:
+            progress(len(outputs))
+    return samples
 
 
 def f1_optimal_thresholds(

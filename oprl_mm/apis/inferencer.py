@@ -1,14 +1,20 @@
 """Multi-label inference: every class above its threshold, best first.
 
-mmpretrain's ``ImageClassificationInferencer`` keeps one arg-max label per
-image, which is the wrong answer for a multi-label model; this inferencer
-keeps all the scores and applies one threshold, or one per class.
+``MultiLabelInferencer`` is mmpretrain's ``ImageClassificationInferencer``
+with a multi-label ``postprocess``: mmpretrain's keeps one arg-max label per
+image, this one keeps every class whose score reaches its threshold (one
+threshold, or one per class). The model comes from
+``mmpretrain.apis.get_model``; images are decoded in DataLoader workers
+while the model runs, and an unreadable one can be skipped instead of
+stopping the run.
 """
 import copy
 import json
+import os
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from math import ceil
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -16,51 +22,46 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
+from mmpretrain.apis import ImageClassificationInferencer, get_model
+from mmpretrain.datasets import remove_transform
+from mmpretrain.registry import TRANSFORMS
+from mmpretrain.structures import DataSample
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..datasets.loading import (MISSING_REASON, UnreadableImageError,
+                                read_image)
+from ..engine.runner_setup import load_config
 
 ImageType = Union[str, np.ndarray]
 ThrType = Union[float, int, str, Sequence[float]]
+# loaders the inferencer replaces by its own reading of the inputs
+LOADERS = ('LoadImageFromFile', 'LoadImageFromFileOrSkip')
 
 
-def load_config(config: Union[str, Config],
-                cfg_options: Optional[dict] = None) -> Config:
-    """A config from a path or a ``Config``, with ``cfg_options`` merged."""
-    if isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    elif isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file {config!r} does not exist')
-        cfg = Config.fromfile(config)
-    else:
-        raise TypeError('model must be a config path or an mmengine Config, '
-                        f'got {type(config).__name__}')
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+def load_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device, None] = None,
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """The model of a config, in eval mode, with a checkpoint's weights.
 
-
-def build_model(cfg: Config,
-                checkpoint: Optional[str] = None,
-                device: Union[str, torch.device, None] = None) -> nn.Module:
-    """Build ``cfg.model`` in eval mode, optionally with a checkpoint.
-
-    ``init_weights`` is not called, so no pretrained backbone is downloaded:
-    the weights are the checkpoint's (or random without one). The
+    Built by ``mmpretrain.apis.get_model``, which does not call
+    ``init_weights``: nothing (no pretrained backbone) is downloaded. The
     checkpoint is read by mmengine's ``load_checkpoint``, i.e.
-    ``torch.load(weights_only=True)`` with oprl_mm's allowlist. The
-    checkpoint's ``dataset_meta`` (class names) is kept as
-    ``model.dataset_meta``.
-    """
-    import oprl_mm  # noqa: F401  (registers the modules, installs allowlist)
-    from mmpretrain.registry import MODELS
+    ``torch.load(weights_only=True)`` with oprl_mm's allowlist; its
+    ``dataset_meta`` (class names) becomes ``model.dataset_meta`` (empty
+    without a checkpoint, or for a checkpoint without one).
 
+    Args:
+        config (str | Config): config file or ``Config``.
+        checkpoint (str, optional): checkpoint file; random weights without.
+        device (str | torch.device, optional): defaults to CUDA when
+            available, else CPU.
+        cfg_options (dict, optional): overrides merged into the config.
+    """
+    cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = copy.deepcopy(cfg.model)
-    # as mmengine's Runner does: a top-level data_preprocessor is the model's
-    if isinstance(model_cfg, dict) and cfg.get('data_preprocessor'):
-        model_cfg.setdefault('data_preprocessor',
-                             copy.deepcopy(cfg.data_preprocessor))
-    model = MODELS.build(model_cfg)
+    model = get_model(cfg)
     model.dataset_meta = {}
     if checkpoint is not None:
         if not osp.isfile(checkpoint):
@@ -71,19 +72,7 @@ def build_model(cfg: Config,
         model.dataset_meta = dict(meta.get('dataset_meta') or {})
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    model.to(device)
-    model.eval()
-    return model
-
-
-def model_num_classes(model: nn.Module) -> Optional[int]:
-    """C from the head (or the data preprocessor), None if unknown."""
-    head = getattr(model, 'head', None)
-    num = getattr(head, 'num_classes', None)
-    if num is None:
-        num = getattr(getattr(model, 'data_preprocessor', None),
-                      'num_classes', None)
-    return None if num is None else int(num)
+    return model.to(device).eval()
 
 
 def split_dataloader_cfg(cfg: Config, split: str = 'test') -> dict:
@@ -100,14 +89,15 @@ def split_dataloader_cfg(cfg: Config, split: str = 'test') -> dict:
     return loader
 
 
-def _dataset_cfg(cfg: Config, split: str = 'test') -> dict:
+def dataset_cfg(cfg: Config, split: str = 'test') -> dict:
+    """The dataset config of a split (falling back on val), unwrapped from
+    dataset wrappers (ConcatDataset, RepeatDataset ...)."""
     loader = cfg.get(f'{split}_dataloader') or cfg.get('val_dataloader')
     if loader is None:
         raise ValueError(
-            'the config has no test_dataloader (nor val_dataloader): the '
-            'inferencer takes its pipeline and classes from it')
+            f'the config has no {split}_dataloader (nor val_dataloader): '
+            'the inferencer takes its pipeline and classes from it')
     dataset = loader['dataset']
-    # Wrappers (ConcatDataset, RepeatDataset ...) hold the real dataset.
     while 'pipeline' not in dataset and ('dataset' in dataset
                                          or 'datasets' in dataset):
         dataset = dataset.get('dataset') or dataset['datasets'][0]
@@ -119,7 +109,7 @@ def config_classes(cfg: Config) -> Optional[List[str]]:
     say without reading annotation files."""
     from mmpretrain.registry import DATASETS
 
-    dataset = _dataset_cfg(cfg)
+    dataset = dataset_cfg(cfg)
     classes = (dataset.get('metainfo') or {}).get('classes')
     if classes is not None:
         return list(classes)
@@ -149,21 +139,8 @@ def load_thresholds(thr: ThrType, num_classes: int,
     source = 'thr'
     file_classes = None
     if isinstance(thr, str):
-        if not osp.isfile(thr):
-            raise FileNotFoundError(f'thresholds file {thr!r} does not exist')
-        with open(thr) as f:
-            try:
-                content = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(
-                    f'thresholds file {thr!r} is not valid JSON: {e}') from e
-        if not isinstance(content, dict) or 'thresholds' not in content:
-            raise ValueError(
-                f'thresholds file {thr!r} must hold {{"classes": [...], '
-                '"thresholds": [...]}')
         source = f'thresholds file {thr!r}'
-        file_classes = content.get('classes')
-        thr = content['thresholds']
+        file_classes, thr = _read_thresholds_file(thr)
     if isinstance(thr, (int, float)):
         values = torch.full((num_classes, ), float(thr))
     else:
@@ -188,7 +165,53 @@ def load_thresholds(thr: ThrType, num_classes: int,
     return values
 
 
-class MultiLabelInferencer:
+def _read_thresholds_file(path: str):
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'thresholds file {path!r} does not exist')
+    with open(path) as f:
+        try:
+            content = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f'thresholds file {path!r} is not valid JSON: {e}') from e
+    if not isinstance(content, dict) or 'thresholds' not in content:
+        raise ValueError(f'thresholds file {path!r} must hold '
+                         '{"classes": [...], "thresholds": [...]}')
+    return content.get('classes'), content['thresholds']
+
+
+class _Inputs(Dataset):
+    """Reads and transforms the inputs in DataLoader workers; an unreadable
+    file comes back as its reason instead of an error."""
+
+    def __init__(self, inputs: list, pipeline: Callable):
+        self.inputs = inputs
+        self.pipeline = pipeline
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __getitem__(self, idx):
+        image = self.inputs[idx]
+        if isinstance(image, np.ndarray):
+            shape = image.shape[:2]
+            return idx, self.pipeline(
+                dict(img=image, img_shape=shape, ori_shape=shape)), None
+        try:
+            img = read_image(image)
+            data = self.pipeline(
+                dict(img=img, img_path=image, img_shape=img.shape[:2],
+                     ori_shape=img.shape[:2]))
+        except UnreadableImageError as e:
+            return idx, None, e.reason
+        return idx, data, None
+
+
+def _as_list(batch):
+    return batch
+
+
+class MultiLabelInferencer(ImageClassificationInferencer):
     """Multi-label inference on images, with one or per-class thresholds.
 
     Examples:
@@ -221,125 +244,188 @@ class MultiLabelInferencer:
                  thr: ThrType = 0.5,
                  classes: Optional[Sequence[str]] = None,
                  cfg_options: Optional[dict] = None):
-        self.cfg = load_config(model, cfg_options)
-        self.model = build_model(self.cfg, pretrained, device)
-        self.device = next(self.model.parameters()).device
-        self.num_classes = model_num_classes(self.model)
-        if self.num_classes is None:
+        built = load_model(model, pretrained, device, cfg_options)
+        num = getattr(getattr(built, 'head', None), 'num_classes', None)
+        if num is None:
             raise ValueError('cannot tell the number of classes of the model:'
                              ' its head has no num_classes')
+        self.num_classes = int(num)
+        super().__init__(
+            built,
+            pretrained=False,
+            classes=self._class_names(built, classes))
+        self.device = next(self.model.parameters()).device
+        self.failed: List[Dict] = []
+        self.set_thresholds(thr)
+
+    # ------------------------------------------------------------ set-up
+    def _class_names(self, model, classes) -> List[str]:
         if classes is None:
-            classes = self.model.dataset_meta.get('classes') or \
-                config_classes(self.cfg)
+            classes = model.dataset_meta.get('classes') or \
+                config_classes(model._config)
         if classes is None:
             classes = [f'class_{i}' for i in range(self.num_classes)]
         if len(classes) != self.num_classes:
             raise ValueError(
                 f'{len(classes)} class names for a model with '
                 f'{self.num_classes} classes')
-        self.classes = [str(c) for c in classes]
-        self.set_thresholds(thr)
-        self._init_pipelines()
+        return [str(c) for c in classes]
 
-    # ------------------------------------------------------------ set-up
     def set_thresholds(self, thr: ThrType) -> None:
         """Replace the thresholds (a number, C numbers or a JSON file)."""
         self.thresholds = load_thresholds(thr, self.num_classes, self.classes)
 
-    def _init_pipelines(self) -> None:
-        steps = list(_dataset_cfg(self.cfg).get('pipeline', []))
-        steps = [s for s in steps if s.get('type') != 'LoadImageFromFile']
-        # Images given as arrays skip the loader; paths get one, whether or
-        # not the dataset itself reads files (SynthMultiLabel renders them).
-        self.array_pipeline = Compose(copy.deepcopy(steps))
-        self.path_pipeline = Compose([dict(type='LoadImageFromFile')] +
-                                     copy.deepcopy(steps))
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        """The test pipeline without its loader: inputs are read here (path)
+        or given decoded (array), whether or not the dataset reads files
+        (SynthMultiLabel renders them)."""
+        steps = list(dataset_cfg(cfg).get('pipeline', []))
+        for loader in LOADERS:
+            steps = remove_transform(steps, loader)
+        return Compose([TRANSFORMS.build(s) for s in steps])
 
     # --------------------------------------------------------- inference
-    @staticmethod
-    def _as_list(inputs) -> list:
-        if isinstance(inputs, (str, np.ndarray)):
-            return [inputs]
-        if isinstance(inputs, (list, tuple)):
-            return list(inputs)
-        raise TypeError('inputs must be an image path, an H x W x 3 array or '
-                        f'a list of them, got {type(inputs).__name__}')
+    def _inputs_to_list(self, inputs) -> list:
+        images = list(inputs) if isinstance(inputs, (list, tuple)) \
+            else [inputs]
+        for image in images:
+            if isinstance(image, np.ndarray):
+                if image.ndim != 3 or image.shape[2] != 3:
+                    raise ValueError('an array image must be H x W x 3 '
+                                     f'(BGR), got shape {image.shape}')
+            elif not isinstance(image, (str, os.PathLike)):
+                raise TypeError('an image must be a path or an H x W x 3 '
+                                f'array, got {type(image).__name__}')
+        return [str(i) if isinstance(i, os.PathLike) else i for i in images]
 
     def prepare(self, image: ImageType) -> dict:
-        """Run the test pipeline on one image path or H x W x 3 BGR array."""
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3:
-                raise ValueError('an array image must be H x W x 3 (BGR), got '
-                                 f'shape {image.shape}')
-            shape = image.shape[:2]
-            return self.array_pipeline(
-                dict(img=image, img_shape=shape, ori_shape=shape))
-        if not isinstance(image, str):
-            raise TypeError('an image must be a path or an H x W x 3 array, '
-                            f'got {type(image).__name__}')
-        if not osp.isfile(image):
-            raise FileNotFoundError(f'image {image!r} does not exist')
-        try:
-            return self.path_pipeline(dict(img_path=image))
-        except Exception as e:
-            raise ValueError(f'could not read image {image!r}: {e}') from e
+        """The test pipeline's output for one image path or H x W x 3 BGR
+        array; an unreadable file raises, naming it."""
+        image = self._inputs_to_list(image)[0]
+        _, data, reason = _Inputs([image], self.pipeline)[0]
+        if reason is not None:
+            self._unreadable(image, reason, strict=True)
+        return data
 
-    @torch.no_grad()
-    def predict_scores(self, inputs, batch_size: int = 1,
-                       progress=None) -> torch.Tensor:
-        """N x C scores (sigmoids of the head) for a list of images.
-
-        Args:
-            progress (callable, optional): called with the number of images
-                of each finished batch.
-        """
-        images = self._as_list(inputs)
+    def preprocess(self, inputs: list, batch_size: int = 1,
+                   num_workers: int = 2):
+        """Batches of ``(indices, data, failures)``: the input positions
+        read and their collated pipeline outputs (None when none was), and
+        ``(position, reason)`` of each unreadable input. Inputs are read
+        and transformed in ``num_workers`` DataLoader workers (none when one
+        batch holds them all), in order."""
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-        scores = []
-        for start in range(0, len(images), batch_size):
-            chunk = images[start:start + batch_size]
-            data = pseudo_collate([self.prepare(img) for img in chunk])
-            samples = self.model.test_step(data)
-            scores.append(
-                torch.stack([s.pred_score.float().cpu() for s in samples]))
-            if progress is not None:
-                progress(len(chunk))
-        if not scores:
-            return torch.zeros(0, self.num_classes)
-        return torch.cat(scores)
+        batches = ceil(len(inputs) / batch_size)
+        loader = DataLoader(
+            _Inputs(inputs, self.pipeline),
+            batch_size=batch_size,
+            num_workers=min(num_workers, batches) if batches > 1 else 0,
+            collate_fn=_as_list)
+        for batch in loader:
+            good = [(i, data) for i, data, reason in batch if reason is None]
+            failures = [(i, reason) for i, _, reason in batch
+                        if reason is not None]
+            yield ([i for i, _ in good],
+                   pseudo_collate([d for _, d in good]) if good else None,
+                   failures)
 
-    def postprocess(self, scores: torch.Tensor) -> List[Dict]:
-        """Threshold N x C scores into per-image result dicts."""
-        above = scores >= self.thresholds
-        order = scores.argsort(dim=1, descending=True, stable=True)
-        keep = above.gather(1, order)
-        results = []
-        for row, idx, kept in zip(scores.tolist(), order, keep):
-            labels = idx[kept].tolist()
-            results.append(
-                dict(
-                    pred_scores=row,
-                    pred_labels=labels,
-                    pred_classes=[self.classes[i] for i in labels]))
-        return results
+    def labels(self, score: torch.Tensor) -> torch.Tensor:
+        """The classes whose score (of the C in ``score``) is at or above
+        their threshold, best first."""
+        score = score.detach().float().cpu()
+        order = score.argsort(descending=True, stable=True)
+        return order[score[order] >= self.thresholds[order]]
 
-    def __call__(self, inputs, batch_size: int = 1,
-                 progress=None) -> List[Dict]:
+    @torch.no_grad()
+    def forward(self, data: dict, **kwargs) -> List[DataSample]:
+        """``model.test_step``; each sample's ``pred_label`` becomes
+        :meth:`labels` of its scores."""
+        samples = self.model.test_step(data)
+        for sample in samples:
+            sample.set_pred_label(self.labels(sample.pred_score))
+        return samples
+
+    def _unreadable(self, image: str, reason: str, strict: bool) -> None:
+        if strict and reason == MISSING_REASON:
+            raise FileNotFoundError(f'image {image!r} does not exist')
+        if strict:
+            raise UnreadableImageError(image, reason)
+        if not any(f['image'] == image for f in self.failed):
+            warnings.warn(f'skipped unreadable image {image}: {reason}')
+        self.failed.append(dict(image=image, reason=reason))
+
+    def __call__(self,
+                 inputs,
+                 batch_size: int = 1,
+                 num_workers: int = 2,
+                 strict: bool = True,
+                 progress: Optional[Callable[[int], None]] = None,
+                 return_datasamples: bool = False,
+                 **kwargs) -> list:
         """Classify images.
 
         Args:
             inputs (str | np.ndarray | list): an image path, an H x W x 3
                 uint8 BGR array, or a list of them.
             batch_size (int): images per forward pass. Defaults to 1.
+            num_workers (int): DataLoader workers that read and transform
+                the images while the model runs. Defaults to 2.
+            strict (bool): an unreadable image raises (naming it), as in
+                mmpretrain's inferencer. False skips it with a warning and
+                lists it in ``self.failed``. Defaults to True.
             progress (callable, optional): called with the number of images
                 of each finished batch (e.g. a progress bar's update).
+            return_datasamples (bool): return the ``DataSample`` of each
+                image instead of dicts.
+            **kwargs: visualisation arguments of mmpretrain's
+                ``ImageClassificationInferencer`` (``show_dir`` ...).
 
         Returns:
-            list[dict]: one dict per image (also for a single image):
-            ``pred_scores`` (the C scores), ``pred_labels`` and
+            list[dict]: one dict per image read, in input order (also for a
+            single image): ``image`` (the path, or the position of an array
+            input), ``pred_scores`` (the C scores), ``pred_labels`` and
             ``pred_classes`` (every class whose score is >= its threshold,
-            best first).
+            best first). Unreadable images (``strict=False``) are left out
+            and listed in ``self.failed`` as ``{'image', 'reason'}``.
         """
-        return self.postprocess(
-            self.predict_scores(inputs, batch_size, progress))
+        _, _, visualize_kwargs, _ = self._dispatch_kwargs(**kwargs)
+        images = self._inputs_to_list(inputs)
+        self.failed = []
+        preds, kept = [], []
+        for indices, data, failures in self.preprocess(
+                images, batch_size, num_workers):
+            for i, reason in failures:
+                self._unreadable(images[i], reason, strict)
+            if data is not None:
+                preds.extend(self.forward(data))
+                kept.extend(indices)
+            if progress is not None:
+                progress(len(indices) + len(failures))
+        visualization = self.visualize([images[i] for i in kept], preds,
+                                       **visualize_kwargs)
+        results = self.postprocess(preds, visualization, return_datasamples)
+        if return_datasamples:
+            return results
+        return [
+            dict(image=images[i] if isinstance(images[i], str) else i, **r)
+            for r, i in zip(results, kept)
+        ]
+
+    def postprocess(self,
+                    preds: List[DataSample],
+                    visualization=None,
+                    return_datasamples: bool = False) -> list:
+        """Every image's scores and its labels at or above their thresholds
+        (mmpretrain's ``postprocess`` keeps the arg-max only)."""
+        if return_datasamples:
+            return preds
+        results = []
+        for sample in preds:
+            labels = sample.pred_label.tolist()
+            results.append(
+                dict(
+                    pred_scores=sample.pred_score.float().cpu().tolist(),
+                    pred_labels=labels,
+                    pred_classes=[self.classes[i] for i in labels]))
+        return results

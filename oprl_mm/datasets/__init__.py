@@ -1,6 +1,8 @@
 """Multi-label datasets, registered in mmpretrain's DATASETS registry."""
 from .coco import CocoMultiLabel
 from .csv_dataset import CsvMultiLabel
+from .loading import (LoadImageFromFileOrSkip, UnreadableImageError,
+                      read_image)
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
 from .synth import SynthMultiLabel
 from .transforms import RandomColorCutout
@@ -8,6 +10,7 @@ from .vg500 import VG500
 from .verify import verify_dataset
 
 __all__ = [
-    'CocoMultiLabel', 'CsvMultiLabel', 'NUSWide', 'NUS_WIDE_CLASSES',
+    'CocoMultiLabel', 'CsvMultiLabel', 'LoadImageFromFileOrSkip',
+    'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
     'RandomColorCutout', 'SynthMultiLabel', 'VG500', 'verify_dataset'
 ]

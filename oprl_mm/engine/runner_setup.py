@@ -1,26 +1,43 @@
-"""What tools/train.py and tools/test.py share: config overrides and the
-CPU distributed setup."""
+"""What the tools share: the config loader and the CPU distributed setup."""
+import copy
 import gc
 import os
 import os.path as osp
+from typing import Optional, Union
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
 
-def load_config(config: str, cfg_options=None, work_dir=None) -> Config:
-    """Read a config, apply ``--cfg-options`` and choose the work dir."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config!r} does not exist')
-    cfg = Config.fromfile(config)
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None) -> Config:
+    """The one config loader of the tools and ``oprl_mm.apis``.
+
+    Args:
+        config (str | Config): a config file, or a ``Config`` (copied).
+        cfg_options (dict, optional): ``--cfg-options`` merged into it.
+        work_dir (str, optional): the work dir; by default the config's own,
+            else ``./work_dirs/<config name>``.
+    """
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, (str, os.PathLike)):
+        config = str(config)
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file {config!r} does not exist')
+        cfg = Config.fromfile(config)
+    else:
+        raise TypeError('config must be a config path or an mmengine Config, '
+                        f'got {type(config).__name__}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(config))[0])
+        name = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
     return cfg
 
 

@@ -1,3 +1,4 @@
 from .mlc_metric import MLCMetric
+from .score_dump import MLCScoreDump, load_score_dump
 
-__all__ = ['MLCMetric']
+__all__ = ['MLCMetric', 'MLCScoreDump', 'load_score_dump']

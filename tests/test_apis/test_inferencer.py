@@ -27,11 +27,15 @@ def test_path_array_list_and_batching(inferencer, synth_images, tiny_model):
     one = inferencer(paths[0])
     assert isinstance(one, list) and len(one) == 1
     result = one[0]
-    assert set(result) == {'pred_scores', 'pred_labels', 'pred_classes'}
+    assert set(result) == {
+        'image', 'pred_scores', 'pred_labels', 'pred_classes'
+    }
+    assert result['image'] == paths[0]
     assert len(result['pred_scores']) == NUM_CLASSES
     assert inferencer.classes == tiny_model[2]
 
     array = inferencer(cv2.imread(paths[0]))[0]
+    assert array['image'] == 0  # an array input is named by its position
     np.testing.assert_allclose(array['pred_scores'], result['pred_scores'],
                                atol=1e-6)
 
@@ -147,3 +151,73 @@ def test_thresholded_metrics_match_the_metric():
     assert ours == pytest.approx(ref)
     assert thresholded_metrics(scores, target, [0.4] * 6) == pytest.approx(
         ref)
+
+
+@pytest.fixture(scope='module')
+def mixed_folder(synth_images, tmp_path_factory):
+    """3 readable images, an empty file, a truncated JPEG and a text file
+    named like an image."""
+    import shutil
+    folder = tmp_path_factory.mktemp('mixed')
+    for src in sorted(synth_images.glob('*.png'))[:3]:
+        shutil.copy(src, folder / src.name)
+    (folder / 'empty.png').write_bytes(b'')
+    jpeg = cv2.imencode('.jpg', cv2.imread(str(src)))[1].tobytes()
+    (folder / 'truncated.jpg').write_bytes(jpeg[:len(jpeg) // 2])
+    return folder
+
+
+def test_unreadable_images_skipped_or_raised(inferencer, mixed_folder):
+    from oprl_mm.datasets import UnreadableImageError
+    paths = sorted(str(p) for p in mixed_folder.iterdir())
+    good = [p for p in paths if 'empty' not in p and 'truncated' not in p]
+    with pytest.warns(UserWarning, match='skipped unreadable image') as rec:
+        results = inferencer(paths, batch_size=2, num_workers=2,
+                             strict=False)
+    assert [r['image'] for r in results] == good
+    reasons = {osp.basename(f['image']): f['reason']
+               for f in inferencer.failed}
+    assert reasons == {'empty.png': 'empty file',
+                       'truncated.jpg': reasons['truncated.jpg']}
+    assert 'cannot decode' in reasons['truncated.jpg']
+    assert len([w for w in rec if 'skipped' in str(w.message)]) == 2
+    # the same scores as one image at a time, without workers
+    alone = inferencer(good, num_workers=0)
+    np.testing.assert_allclose([r['pred_scores'] for r in results],
+                               [r['pred_scores'] for r in alone], atol=1e-5)
+    with pytest.raises(UnreadableImageError, match='empty.png'):
+        inferencer(paths, batch_size=2, num_workers=2)
+
+
+def test_datasamples_carry_the_thresholded_labels(inferencer, synth_images):
+    path = str(sorted(synth_images.glob('*.png'))[0])
+    sample = inferencer(path, return_datasamples=True)[0]
+    result = inferencer(path)[0]
+    assert sample.pred_label.tolist() == result['pred_labels']
+
+
+def run_infer(tiny_model, *args):
+    config, checkpoint, _ = tiny_model
+    return subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/infer.py'), config,
+         checkpoint, *map(str, args), '--device', 'cpu'],
+        capture_output=True, text=True, cwd=REPO)
+
+
+def test_infer_tool_skips_unreadable_files(tiny_model, mixed_folder,
+                                           tmp_path):
+    out = tmp_path / 'results.json'
+    proc = run_infer(tiny_model, mixed_folder, '--out', out,
+                     '--batch-size', 2)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    content = json.loads(out.read_text())
+    assert len(content['results']) == 3
+    assert {osp.basename(f['image']) for f in content['failed']} == {
+        'empty.png', 'truncated.jpg'}
+    assert all(f['reason'] for f in content['failed'])
+    assert '3 images read, 2 unreadable' in proc.stdout
+    assert proc.stderr.count('UserWarning: skipped unreadable image') == 2
+
+    strict = run_infer(tiny_model, mixed_folder, '--strict')
+    assert strict.returncode != 0
+    assert 'empty.png' in strict.stderr and 'Traceback' not in strict.stderr

@@ -25,14 +25,13 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
+from oprl_mm.apis.cli import add_model_args
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Share of class attention inside the class boxes')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser)
     parser.add_argument(
         '--split',
         default='val',
@@ -41,113 +40,131 @@ def parse_args():
         '--num-images', type=int, default=None, help='first N images only')
     parser.add_argument('--batch-size', type=int, default=50)
     parser.add_argument('--out', help='write the figures to this JSON file')
-    parser.add_argument('--device', default=None)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
     return parser.parse_args()
+
+
+def batch_boxes(dataset, indices):
+    """The data infos of ``indices`` with their boxes, box labels and
+    original (H, W): the maps are compared at each image's own size."""
+    import torch
+
+    infos = [dataset.get_data_info(i) for i in indices]
+    for info in infos:
+        if 'gt_bboxes' not in info or 'gt_bboxes_labels' not in info:
+            raise KeyError(
+                f'{type(dataset).__name__} data infos hold no gt_bboxes '
+                '/ gt_bboxes_labels: the measurement needs boxes')
+    boxes = [torch.as_tensor(i['gt_bboxes']).reshape(-1, 4) for i in infos]
+    labels = [torch.as_tensor(i['gt_bboxes_labels']).reshape(-1)
+              for i in infos]
+    shapes = [tuple(i.get('ori_shape') or i['img'].shape[:2])
+              for i in infos]
+    return infos, boxes, labels, shapes
+
+
+def batch_maps(model, dataset, infos, num_classes):
+    """The head's maps of a batch, and its true labels (B x C booleans)."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmpretrain.structures import label_to_onehot
+
+    from oprl_mm.apis import head_maps
+
+    data = pseudo_collate([dataset.pipeline(dict(i)) for i in infos])
+    data = model.data_preprocessor(data, False)
+    with torch.no_grad():
+        outputs = head_maps(model, data['inputs'])
+    true = torch.stack([
+        label_to_onehot(s.gt_label, num_classes)
+        for s in data['data_samples']
+    ]).bool().cpu()
+    return outputs, true
+
+
+class Shares:
+    """Sums over (image, true label) pairs of the box shares and hits."""
+
+    def __init__(self, num_classes):
+        import torch
+        self.sums = dict(spa=0.0, softmax=0.0, chance=0.0, spa_hits=0.0,
+                         softmax_hits=0.0)
+        self.pairs, self.skipped = 0, 0
+        self.per_class = torch.zeros(3, num_classes, dtype=torch.float64)
+        self.per_class_n = torch.zeros(num_classes, dtype=torch.float64)
+
+    def add(self, outputs, true, masks):
+        """Add the images of one size: their maps, true labels and masks."""
+        from oprl_mm.apis import (box_attention_share, box_pointing_hits,
+                                  upsample_maps)
+
+        has_box = masks.flatten(2).any(-1)
+        valid = true & has_box
+        self.skipped += int((true & ~has_box).sum())
+        chance = masks.flatten(2).float().mean(-1)
+        self.sums['chance'] += float(chance[valid].sum())
+        self.per_class[2] += (chance * valid).sum(0).double()
+        for row, key in enumerate(('spa', 'softmax')):
+            name = 'attention' if key == 'spa' else 'attention_tau0'
+            maps = upsample_maps(outputs[name].float().cpu(),
+                                 masks.shape[-2:], normalise=True)
+            share = box_attention_share(maps, masks)
+            self.sums[key] += float(share[valid].sum())
+            self.sums[f'{key}_hits'] += float(
+                box_pointing_hits(maps, masks)[valid].sum())
+            self.per_class[row] += (share * valid).sum(0).double()
+        self.per_class_n += valid.sum(0).double()
+        self.pairs += int(valid.sum())
 
 
 def measure(inferencer, dataset, num_images=None, batch_size=50):
     """Sums over (image, true label) pairs of the box shares."""
-    import torch
-    from mmengine.dataset import pseudo_collate
-    from mmpretrain.structures import label_to_onehot
     from rich.progress import track
 
-    from oprl_mm.apis import (box_attention_share, box_pointing_hits,
-                              class_box_masks, head_maps, upsample_maps)
+    from oprl_mm.apis import class_box_masks
 
-    model = inferencer.model
     num_classes = inferencer.num_classes
     total = len(dataset) if num_images is None else min(
         num_images, len(dataset))
-    sums = dict(spa=0.0, softmax=0.0, chance=0.0, spa_hits=0.0,
-                softmax_hits=0.0)
-    pairs, skipped = 0, 0
-    per_class = torch.zeros(3, num_classes, dtype=torch.float64)
-    per_class_n = torch.zeros(num_classes, dtype=torch.float64)
+    shares = Shares(num_classes)
     for start in track(
             range(0, total, batch_size), description='localisation'):
-        infos = [dataset.get_data_info(i)
-                 for i in range(start, min(start + batch_size, total))]
-        for info in infos:
-            if 'gt_bboxes' not in info or 'gt_bboxes_labels' not in info:
-                raise KeyError(
-                    f'{type(dataset).__name__} data infos hold no gt_bboxes '
-                    '/ gt_bboxes_labels: the measurement needs boxes')
-        boxes = [torch.as_tensor(i['gt_bboxes']).reshape(-1, 4)
-                 for i in infos]
-        box_labels = [torch.as_tensor(i['gt_bboxes_labels']).reshape(-1)
-                      for i in infos]
-        # the maps are compared at the original image size of each image
-        shapes = [tuple(i.get('ori_shape') or i['img'].shape[:2])
-                  for i in infos]
-        data = pseudo_collate([dataset.pipeline(dict(i)) for i in infos])
-        data = model.data_preprocessor(data, False)
-        with torch.no_grad():
-            outputs = head_maps(model, data['inputs'])
-        true = torch.stack([
-            label_to_onehot(s.gt_label, num_classes)
-            for s in data['data_samples']
-        ]).bool().cpu()
+        infos, boxes, labels, shapes = batch_boxes(
+            dataset, range(start, min(start + batch_size, total)))
+        outputs, true = batch_maps(inferencer.model, dataset, infos,
+                                   num_classes)
         # group images of the same size: one interpolation per group
         for shape in sorted(set(shapes)):
             idx = [k for k, s in enumerate(shapes) if s == shape]
             masks = class_box_masks([boxes[k] for k in idx],
-                                    [box_labels[k] for k in idx],
-                                    num_classes, shape)
-            has_box = masks.flatten(2).any(-1)
-            valid = true[idx] & has_box
-            skipped += int((true[idx] & ~has_box).sum())
-            chance = masks.flatten(2).float().mean(-1)
-            sums['chance'] += float(chance[valid].sum())
-            per_class[2] += (chance * valid).sum(0).double()
-            for row, key in enumerate(('spa', 'softmax')):
-                name = 'attention' if key == 'spa' else 'attention_tau0'
-                maps = upsample_maps(outputs[name][idx].float().cpu(), shape,
-                                     normalise=True)
-                share = box_attention_share(maps, masks)
-                sums[key] += float(share[valid].sum())
-                sums[f'{key}_hits'] += float(
-                    box_pointing_hits(maps, masks)[valid].sum())
-                per_class[row] += (share * valid).sum(0).double()
-            per_class_n += valid.sum(0).double()
-            pairs += int(valid.sum())
+                                    [labels[k] for k in idx], num_classes,
+                                    shape)
+            shares.add({k: v[idx] for k, v in outputs.items()}, true[idx],
+                       masks)
     return dict(
-        sums=sums, pairs=pairs, skipped=skipped, images=total,
-        per_class=(per_class / per_class_n.clamp(min=1)).tolist(),
-        per_class_pairs=per_class_n.long().tolist())
+        sums=shares.sums, pairs=shares.pairs, skipped=shares.skipped,
+        images=total,
+        per_class=(shares.per_class /
+                   shares.per_class_n.clamp(min=1)).tolist(),
+        per_class_pairs=shares.per_class_n.long().tolist())
 
 
-def main():
-    args = parse_args()
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import DATASETS
-    from rich.console import Console
-    from rich.table import Table
-
-    from oprl_mm.apis import (MultiLabelInferencer, load_config,
-                              split_dataloader_cfg)
-
-    cfg = load_config(args.config, args.cfg_options)
-    inferencer = MultiLabelInferencer(cfg, args.checkpoint,
-                                      device=args.device)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    dataset = DATASETS.build(split_dataloader_cfg(cfg, args.split)['dataset'])
-    res = measure(inferencer, dataset, args.num_images, args.batch_size)
+def figures_of(res):
+    """Means over the (image, true label) pairs."""
     pairs = max(res['pairs'], 1)
-    tau = inferencer.model.head.spa.filter_ratio
-    figures = {
+    return {
         'spa_share': res['sums']['spa'] / pairs,
         'softmax_share': res['sums']['softmax'] / pairs,
         'chance_share': res['sums']['chance'] / pairs,
         'spa_pointing': res['sums']['spa_hits'] / pairs,
         'softmax_pointing': res['sums']['softmax_hits'] / pairs,
     }
-    table = Table(title=f'{args.split}: {res["images"]} images, '
+
+
+def print_table(split, res, figures, tau):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f'{split}: {res["images"]} images, '
                   f'{res["pairs"]} (image, true label) pairs')
     table.add_column('attention')
     table.add_column('mean share in boxes', justify='right')
@@ -162,31 +179,53 @@ def main():
     console.print(table)
     if res['skipped']:
         console.print(f'{res["skipped"]} true labels without a box skipped')
+
+
+def write_json(args, res, figures, tau, classes):
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    per_class = {
+        name: dict(
+            spa_share=round(res['per_class'][0][c], 4),
+            softmax_share=round(res['per_class'][1][c], 4),
+            chance_share=round(res['per_class'][2][c], 4),
+            pairs=res['per_class_pairs'][c])
+        for c, name in enumerate(classes)
+    }
+    with open(args.out, 'w') as f:
+        json.dump(
+            dict(
+                config=args.config,
+                checkpoint=args.checkpoint,
+                split=args.split,
+                tau=tau,
+                images=res['images'],
+                pairs=res['pairs'],
+                skipped_labels=res['skipped'],
+                **{k: round(v, 4) for k, v in figures.items()},
+                per_class=per_class),
+            f,
+            indent=1)
+    print(f'figures written to {args.out}')
+
+
+def main():
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+
+    from oprl_mm.apis import split_dataloader_cfg
+    from oprl_mm.apis.cli import inferencer_from_args
+
+    inferencer = inferencer_from_args(args)
+    cfg = inferencer.config
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    dataset = DATASETS.build(split_dataloader_cfg(cfg, args.split)['dataset'])
+    res = measure(inferencer, dataset, args.num_images, args.batch_size)
+    figures = figures_of(res)
+    tau = inferencer.model.head.spa.filter_ratio
+    print_table(args.split, res, figures, tau)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        classes = inferencer.classes
-        with open(args.out, 'w') as f:
-            json.dump(
-                dict(
-                    config=args.config,
-                    checkpoint=args.checkpoint,
-                    split=args.split,
-                    tau=tau,
-                    images=res['images'],
-                    pairs=res['pairs'],
-                    skipped_labels=res['skipped'],
-                    **{k: round(v, 4) for k, v in figures.items()},
-                    per_class={
-                        name: dict(
-                            spa_share=round(res['per_class'][0][c], 4),
-                            softmax_share=round(res['per_class'][1][c], 4),
-                            chance_share=round(res['per_class'][2][c], 4),
-                            pairs=res['per_class_pairs'][c])
-                        for c, name in enumerate(classes)
-                    }),
-                f,
-                indent=1)
-        console.print(f'figures written to {args.out}')
+        write_json(args, res, figures, tau, inferencer.classes)
 
 
 if __name__ == '__main__':

@@ -1,34 +1,51 @@
 """Per-class thresholds that maximise each class's F1.
 
-Runs the model on one split (``--split``, default ``val``: the config's
-``val_dataloader``), chooses for every class the threshold with the best F1
-on it, saves ``{"classes": [...], "thresholds": [...]}`` for
-``MultiLabelInferencer`` / ``tools/infer.py --thr``, and reports CP, CR,
-CF1, OP, OR, OF1 at 0.5 and with the calibrated thresholds on
-``--eval-split`` (default: the same split).
+For every class, chooses the threshold with the best F1 on one split's
+scores and targets, the very ones ``MLCMetric`` scores (VOC's
+difficult-only labels ignored), saves ``{"classes": [...], "thresholds":
+[...]}`` for ``MultiLabelInferencer`` / ``tools/infer.py --thr``, and reports
+CP, CR, CF1, OP, OR, OF1 at ``--default-thr`` and with the calibrated
+thresholds on an evaluation split (default: the same split).
 
-Thresholds chosen on the split they are reported on give optimistic
-figures; report on another split, e.g. for SynthMultiLabel::
+The predictions come from ``tools/test.py --dump``, so that a split is
+scored once::
+
+    python tools/test.py CONFIG CKPT --dump val.pth
+    python tools/test.py CONFIG CKPT --dump val_shift.pth \
+        --cfg-options test_dataloader.dataset.split=val_shift
+    python tools/analysis_tools/calibrate_thresholds.py CONFIG \
+        --predictions val.pth --eval-predictions val_shift.pth \
+        --out thresholds.json
+
+or from running the checkpoint on ``cfg.<split>_dataloader`` here::
 
     python tools/analysis_tools/calibrate_thresholds.py CONFIG CKPT \
         --split val --eval-split val_shift --out thresholds.json
 
-``--split X`` reads ``cfg.X_dataloader``; ``--cfg-options`` changes any of
-them (e.g. ``val_dataloader.dataset.num_images=100``).
+Thresholds chosen on the split they are reported on give optimistic
+figures: report on another split. ``--cfg-options`` changes any dataloader
+(e.g. ``val_dataloader.dataset.num_images=100``).
 """
 import argparse
 import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
+from oprl_mm.apis.cli import add_model_args
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Choose per-class thresholds that maximise F1')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, checkpoint='optional')
+    parser.add_argument(
+        '--predictions',
+        help='predictions of the calibration split dumped by '
+        '`tools/test.py --dump` (instead of running CHECKPOINT on --split)')
+    parser.add_argument(
+        '--eval-predictions',
+        help='predictions of the evaluation split, from `tools/test.py '
+        '--dump`')
     parser.add_argument(
         '--split',
         default='val',
@@ -46,41 +63,90 @@ def parse_args():
         default=0.5,
         help='threshold of classes without a positive in the split, and the '
         '"before" threshold (default 0.5)')
-    parser.add_argument('--device', default=None)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
-    return parser.parse_args()
+    args = parser.parse_args()
+    needs_model = args.predictions is None or (
+        args.eval_split is not None and args.eval_predictions is None)
+    if needs_model and args.checkpoint is None:
+        parser.error('give CHECKPOINT, or the predictions of tools/test.py '
+                     '--dump with --predictions (and --eval-predictions)')
+    return args
 
 
-def split_scores(inferencer, cfg, split):
-    """N x C scores and targets of a split, through the model's test step."""
-    import torch
-    from mmengine.runner import Runner
-    from mmpretrain.structures import label_to_onehot
-    from rich.progress import track
+class Predictions:
+    """Scores and targets of a split: read from a ``tools/test.py --dump``
+    file, or made by running the checkpoint (loaded once) over the split's
+    dataloader; the targets are ``MLCMetric``'s either way."""
 
-    from oprl_mm.apis import split_dataloader_cfg
+    def __init__(self, args, cfg):
+        self.args = args
+        self.cfg = cfg
+        self.model = None
+        self.classes = None
 
-    loader = Runner.build_dataloader(split_dataloader_cfg(cfg, split))
-    num_classes = inferencer.num_classes
-    scores, targets = [], []
-    with torch.no_grad():
-        for data in track(loader, description=f'{split}'):
-            for sample in inferencer.model.test_step(data):
-                scores.append(sample.pred_score.float().cpu())
-                if 'gt_score' in sample:
-                    targets.append(sample.gt_score.float().cpu())
-                else:
-                    targets.append(
-                        label_to_onehot(sample.gt_label.cpu(),
-                                        num_classes).float())
-    return torch.stack(scores), torch.stack(targets), loader.dataset
+    def load_model(self):
+        from oprl_mm.apis import load_model
+
+        if self.model is None and self.args.checkpoint is not None:
+            self.model = load_model(self.cfg, self.args.checkpoint,
+                                    self.args.device)
+        return self.model
+
+    def run_model(self, split):
+        from mmengine.runner import Runner
+        from rich.progress import Progress
+
+        from oprl_mm.apis import split_dataloader_cfg, split_predictions
+
+        loader = Runner.build_dataloader(
+            split_dataloader_cfg(self.cfg, split))
+        with Progress(transient=True) as progress:
+            task = progress.add_task(split, total=len(loader.dataset))
+            return split_predictions(self.load_model(), loader,
+                                     lambda n: progress.advance(task, n))
+
+    def __call__(self, split, dump=None):
+        from oprl_mm.apis import metric_scores_targets
+        from oprl_mm.evaluation import load_score_dump
+
+        if dump is None:
+            return metric_scores_targets(self.run_model(split))
+        scores, targets, classes = load_score_dump(dump)
+        self.classes = self.classes or classes
+        return scores, targets
+
+    def class_names(self, num_classes):
+        """The checkpoint's class names, else the dump's, else the
+        config's, else class_i."""
+        from oprl_mm.apis import config_classes
+
+        model = self.load_model()
+        classes = (getattr(model, 'dataset_meta', None) or {}).get(
+            'classes') or self.classes or config_classes(self.cfg)
+        if classes is None or len(classes) != num_classes:
+            classes = [f'class_{i}' for i in range(num_classes)]
+        return [str(c) for c in classes]
 
 
-def report(name, metrics_before, metrics_after):
+def write_thresholds(args, classes, thresholds, best_f1, num_images, split):
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(
+            dict(
+                classes=classes,
+                thresholds=[round(t, 6) for t in thresholds.tolist()],
+                split=split,
+                num_images=num_images,
+                f1=[round(v, 4) for v in best_f1.tolist()],
+                config=args.config,
+                checkpoint=args.checkpoint,
+                predictions=args.predictions),
+            f,
+            indent=1)
+    print(f'{len(classes)} thresholds from {num_images} {split} images '
+          f'written to {args.out}')
+
+
+def report(name, rows):
     from rich.console import Console
     from rich.table import Table
 
@@ -90,56 +156,50 @@ def report(name, metrics_before, metrics_after):
     table.add_column('thresholds')
     for key in METRIC_KEYS:
         table.add_column(key, justify='right')
-    for label, metrics in metrics_before + metrics_after:
+    for label, metrics in rows:
         table.add_row(label, *(f'{metrics[k]:.2f}' for k in METRIC_KEYS))
     Console().print(table)
 
 
-def main():
-    args = parse_args()
-    from oprl_mm.apis import (MultiLabelInferencer, f1_optimal_thresholds,
-                              load_config, thresholded_metrics)
+def evaluate(args, predictions, thresholds, calibrated, split):
+    """Figures before and after on the evaluation split."""
+    from oprl_mm.apis import thresholded_metrics
 
-    cfg = load_config(args.config, args.cfg_options)
-    inferencer = MultiLabelInferencer(
-        cfg, args.checkpoint, device=args.device, thr=args.default_thr)
-    scores, target, dataset = split_scores(inferencer, cfg, args.split)
-    classes = list(dataset.metainfo.get('classes') or [])
-    if len(classes) != inferencer.num_classes:
-        classes = inferencer.classes
-    thresholds, best_f1 = f1_optimal_thresholds(scores, target,
-                                                args.default_thr)
-    folder = osp.dirname(osp.abspath(args.out))
-    os.makedirs(folder, exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(
-            dict(
-                classes=classes,
-                thresholds=[round(t, 6) for t in thresholds.tolist()],
-                split=args.split,
-                num_images=int(scores.size(0)),
-                f1=[round(v, 4) for v in best_f1.tolist()],
-                config=args.config,
-                checkpoint=args.checkpoint),
-            f,
-            indent=1)
-    print(f'{len(classes)} thresholds from {scores.size(0)} {args.split} '
-          f'images written to {args.out}')
-
-    eval_split = args.eval_split or args.split
-    if eval_split != args.split:
-        scores, target, _ = split_scores(inferencer, cfg, eval_split)
+    eval_split = args.eval_split or (
+        args.eval_predictions and osp.basename(args.eval_predictions)) or \
+        split
+    if eval_split != split:
+        calibrated = predictions(args.eval_split, args.eval_predictions)
+    scores, target = calibrated
     before = thresholded_metrics(scores, target, args.default_thr)
     after = thresholded_metrics(scores, target, thresholds)
     note = (' (calibrated on the same split: optimistic)'
-            if eval_split == args.split else f' (calibrated on {args.split})')
+            if eval_split == split else f' (calibrated on {split})')
     report(f'{eval_split}, {scores.size(0)} images{note}',
-           [(f'{args.default_thr} for all', before)],
-           [(f'per class ({args.split})', after)])
+           [(f'{args.default_thr} for all', before),
+            (f'per class ({split})', after)])
     print(json.dumps(
-        dict(eval_split=eval_split, calibrated_on=args.split,
+        dict(eval_split=eval_split, calibrated_on=split,
              before={k: round(v, 2) for k, v in before.items()},
              after={k: round(v, 2) for k, v in after.items()})))
+
+
+def main():
+    args = parse_args()
+    from oprl_mm.apis import f1_optimal_thresholds
+    from oprl_mm.apis.cli import config_from_args
+
+    cfg = config_from_args(args)
+    predictions = Predictions(args, cfg)
+    split = osp.basename(args.predictions) if args.predictions else \
+        args.split
+    scores, target = predictions(args.split, args.predictions)
+    thresholds, best_f1 = f1_optimal_thresholds(scores, target,
+                                                args.default_thr)
+    classes = predictions.class_names(scores.size(1))
+    write_thresholds(args, classes, thresholds, best_f1, scores.size(0),
+                     split)
+    evaluate(args, predictions, thresholds, (scores, target), split)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,88 @@
+"""What the command-line tools share: the model arguments, the one
+``--thr`` parser and the model loading."""
+import argparse
+import os.path as osp
+from typing import Union
+
+from mmengine.config import DictAction
+
+from ..engine.runner_setup import load_config
+from .inferencer import MultiLabelInferencer, load_model
+
+
+def parse_thr(value: str) -> Union[float, str]:
+    """``--thr``: one number for every class, or a thresholds JSON file
+    written by ``tools/analysis_tools/calibrate_thresholds.py``."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if not osp.isfile(value):
+        raise argparse.ArgumentTypeError(
+            f'{value!r} is neither a number nor a thresholds file')
+    return value
+
+
+def add_model_args(parser: argparse.ArgumentParser,
+                   checkpoint: Union[bool, str] = True,
+                   thr: bool = False,
+                   device: bool = True) -> argparse.ArgumentParser:
+    """Add ``config``, ``checkpoint``, ``--cfg-options`` and, on request,
+    ``--thr`` and ``--device`` to a tool's parser.
+
+    Args:
+        checkpoint (bool | str): True adds a required ``checkpoint``, False
+            none, ``'optional'`` one that may be left out.
+        thr (bool): add ``--thr`` (default 0.5).
+        device (bool): add ``--device``.
+    """
+    parser.add_argument('config', help='config file')
+    if checkpoint == 'optional':
+        parser.add_argument(
+            'checkpoint', nargs='?', default=None,
+            help='checkpoint file (random weights without)')
+    elif checkpoint:
+        parser.add_argument('checkpoint', help='checkpoint file')
+    if thr:
+        parser.add_argument(
+            '--thr',
+            type=parse_thr,
+            default=0.5,
+            help='score threshold: a number for every class, or a '
+            'per-class thresholds JSON file (default 0.5)')
+    if device:
+        parser.add_argument(
+            '--device',
+            default=None,
+            help='e.g. cpu, cuda:0 (default: CUDA when available)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. '
+        'test_dataloader.dataset.split=val_shift')
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, work_dir=None):
+    """The config of ``args.config`` with ``args.cfg_options`` merged."""
+    return load_config(args.config, args.cfg_options, work_dir)
+
+
+def model_from_args(args: argparse.Namespace, device=None):
+    """The model of ``args.config`` with ``args.checkpoint``'s weights."""
+    return load_model(
+        config_from_args(args), getattr(args, 'checkpoint', None),
+        device or getattr(args, 'device', None))
+
+
+def inferencer_from_args(args: argparse.Namespace,
+                         **kwargs) -> MultiLabelInferencer:
+    """``MultiLabelInferencer`` of ``args.config`` and ``args.checkpoint``,
+    with ``args.device`` and ``args.thr`` when the tool has them."""
+    return MultiLabelInferencer(
+        config_from_args(args),
+        getattr(args, 'checkpoint', None),
+        device=getattr(args, 'device', None),
+        thr=getattr(args, 'thr', 0.5),
+        **kwargs)

@@ -1,0 +1,183 @@
+"""Reading image files that may be unreadable.
+
+One reader, :func:`read_image`, serves training (through the
+``LoadImageFromFileOrSkip`` transform below) and inference
+(``MultiLabelInferencer``): it raises :class:`UnreadableImageError`, which
+names the file and says why (missing, empty, not decodable), where mmcv's
+``LoadImageFromFile`` stops with a bare ``AssertionError`` or an OpenCV
+error that names no file.
+
+OpenCV 5 refuses a truncated JPEG or PNG; OpenCV 4 only warns and returns a
+partly grey image, which no reader short of a second, stricter decoder
+notices: ``tools/misc/verify_dataset.py`` decodes with PIL as well.
+"""
+import logging
+import os
+import os.path as osp
+from typing import Optional
+
+import mmcv
+import numpy as np
+from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
+from mmengine.logging import print_log
+from mmpretrain.registry import TRANSFORMS
+
+VERIFY_TOOL = 'tools/misc/verify_dataset.py'
+MISSING_REASON = 'file does not exist'
+
+
+class UnreadableImageError(ValueError):
+    """An image file that cannot be read or decoded.
+
+    Attributes:
+        path (str): the file.
+        reason (str): why, e.g. ``'empty file'``.
+    """
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f'cannot read image {path!r}: {reason}')
+        self.path = path
+        self.reason = reason
+
+
+def read_image(path: str,
+               color_type: str = 'color',
+               imdecode_backend: str = 'cv2',
+               backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read and decode one image file as mmcv's ``LoadImageFromFile`` does.
+
+    Args:
+        path (str): the file (any mmengine file backend).
+        color_type (str): ``mmcv.imfrombytes`` flag. Defaults to 'color'
+            (H x W x 3, BGR).
+        imdecode_backend (str): ``mmcv.imfrombytes`` backend. Defaults to
+            'cv2'.
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Raises:
+        UnreadableImageError: the file is missing, empty or not decodable.
+    """
+    try:
+        content = fileio.get(path, backend_args=backend_args)
+    except FileNotFoundError:
+        raise UnreadableImageError(path, MISSING_REASON) from None
+    except OSError as e:
+        raise UnreadableImageError(path, f'cannot read file: {e}') from e
+    if not content:
+        raise UnreadableImageError(path, 'empty file')
+    try:
+        img = mmcv.imfrombytes(
+            content, flag=color_type, backend=imdecode_backend)
+    except Exception as e:  # decoders raise many types on corrupt bytes
+        raise UnreadableImageError(
+            path, f'cannot decode ({type(e).__name__}: {e})') from e
+    if img is None:
+        raise UnreadableImageError(
+            path, 'cannot decode (not an image, or truncated)')
+    return img
+
+
+def append_record(record_file: str, path: str, reason: str) -> bool:
+    """Add ``path`` to a skipped-images record unless it is there already.
+
+    Each line is ``path<TAB>reason``. Dataloader workers are separate
+    processes; each appends one short line with ``O_APPEND``, which POSIX
+    writes in one piece.
+
+    Returns:
+        bool: True when the path was new to the record.
+    """
+    if path in read_records(record_file):
+        return False
+    line = f'{path}\t{" ".join(reason.split())}\n'.encode()
+    fd = os.open(record_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+    return True
+
+
+def read_records(record_file: Optional[str]) -> dict:
+    """``{path: reason}`` of a skipped-images record (empty if absent)."""
+    if not record_file or not osp.isfile(record_file):
+        return {}
+    records = {}
+    with open(record_file, encoding='utf-8') as f:
+        for line in f:
+            path, _, reason = line.rstrip('\n').partition('\t')
+            if path:
+                records.setdefault(path, reason)
+    return records
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFileOrSkip(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` that can skip an unreadable file.
+
+    With ``skip_unreadable=False`` an unreadable file raises
+    :class:`UnreadableImageError`, which names it and says why. With
+    ``skip_unreadable=True`` the file is logged once and the transform
+    returns None, on which mmengine's ``BaseDataset`` draws another sample
+    in training. ``UnreadableImageHook`` collects the skipped files of every
+    dataloader worker (through ``record_file``, which it sets), reports them
+    at the end of training and stops the run when too many are skipped.
+
+    Only training pipelines should skip: in test mode mmengine's dataset
+    refuses a None sample, so validation and test pipelines keep
+    ``skip_unreadable=False`` and a bad image there is an error naming it.
+
+    Args:
+        skip_unreadable (bool): return None instead of raising. Defaults to
+            False.
+        record_file (str, optional): file that lists the skipped images,
+            shared by the dataloader workers. Set by
+            ``UnreadableImageHook``; without it each process logs each file
+            once and nothing is counted.
+        **kwargs: the arguments of mmcv's ``LoadImageFromFile``
+            (``color_type``, ``imdecode_backend``, ``backend_args`` ...).
+    """
+
+    def __init__(self,
+                 skip_unreadable: bool = False,
+                 record_file: Optional[str] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.skip_unreadable = skip_unreadable
+        self.record_file = record_file
+        self._logged = set()
+
+    def transform(self, results: dict) -> Optional[dict]:
+        path = results['img_path']
+        try:
+            img = read_image(path, self.color_type, self.imdecode_backend,
+                             self.backend_args)
+        except UnreadableImageError as e:
+            if not self.skip_unreadable:
+                raise
+            self._record(e)
+            return None
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def _record(self, error: UnreadableImageError) -> None:
+        if self.record_file:
+            new = append_record(self.record_file, error.path, error.reason)
+        else:
+            new = error.path not in self._logged
+            self._logged.add(error.path)
+        if new:
+            print_log(
+                f'skipped an unreadable training image, another sample '
+                f'takes its place: {error.path} ({error.reason})',
+                logger='current',
+                level=logging.WARNING)
+
+    def __repr__(self) -> str:
+        return (super().__repr__()[:-1] +
+                f', skip_unreadable={self.skip_unreadable})')

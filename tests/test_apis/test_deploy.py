@@ -1,0 +1,89 @@
+"""ONNX export: SPA alone (ties included) and the whole tiny model, checked
+in onnxruntime against PyTorch."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+onnx = pytest.importorskip('onnx')
+ort = pytest.importorskip('onnxruntime')
+
+from oprl_mm.apis.deploy import ScoresModel, onnx_session  # noqa: E402
+from oprl_mm.models.layers import SpatialPurifiedAttention  # noqa: E402
+
+
+@pytest.mark.parametrize('filter_ratio', [0.5, 0.9, 1.0])
+def test_spa_alone_keeps_the_same_positions(tmp_path, filter_ratio):
+    gen = torch.Generator().manual_seed(0)
+    # few distinct values: many ties, also at the threshold
+    saliency = torch.randint(0, 4, (3, 5, 4, 4), generator=gen).float()
+    saliency[0, 0] = 1.0  # a constant map keeps every position
+    features = torch.randn(3, 8, 4, 4, generator=gen)
+    spa = SpatialPurifiedAttention(filter_ratio).eval()
+    path = str(tmp_path / 'spa.onnx')
+    with warnings.catch_warnings():  # the tracer's, the legacy exporter's
+        warnings.simplefilter('ignore')
+        torch.onnx.export(
+            spa, (saliency, features), path,
+            input_names=['saliency', 'features'],
+            output_names=['x', 'weights'],
+            dynamic_axes={'saliency': {0: 'batch'},
+                          'features': {0: 'batch'}},
+            opset_version=17, dynamo=False)
+    session = onnx_session(path)
+    for batch in (1, 3):
+        s, f = saliency[:batch], features[:batch]
+        x, weights = session.run(None, {'saliency': s.numpy(),
+                                        'features': f.numpy()})
+        ref_x, ref_w = spa(s, f)
+        np.testing.assert_array_equal(weights > 0, ref_w.numpy() > 0)
+        np.testing.assert_allclose(weights, ref_w.numpy(), atol=1e-6)
+        np.testing.assert_allclose(x, ref_x.numpy(), atol=1e-5)
+    assert (weights[0, 0] > 0).all()
+
+
+def test_export_verify_and_the_inferencer_scores(tiny_model, synth_images,
+                                                 run_tool, tmp_path,
+                                                 capsys):
+    from mmengine.dataset import pseudo_collate
+
+    from oprl_mm.apis import MultiLabelInferencer
+    config, checkpoint, classes = tiny_model
+    out = tmp_path / 'tiny.onnx'
+    run_tool('tools/deployment/pytorch2onnx.py', config, checkpoint,
+             '--out', out, '--verify')
+    assert 'verified in onnxruntime' in capsys.readouterr().out
+    graph = onnx.load(str(out))
+    assert [i.name for i in graph.graph.input] == ['input']
+    assert [o.name for o in graph.graph.output] == ['scores']
+    meta = {p.key: json.loads(p.value) for p in graph.metadata_props}
+    assert meta['classes'] == classes
+    assert meta['preprocess']['img_size'] == 64
+    assert meta['preprocess']['to_rgb'] is True
+
+    # the graph on preprocessed images gives the inferencer's scores
+    inferencer = MultiLabelInferencer(config, checkpoint, device='cpu')
+    paths = sorted(str(p) for p in synth_images.glob('*.png'))[:3]
+    data = inferencer.model.data_preprocessor(
+        pseudo_collate([inferencer.prepare(p) for p in paths]), False)
+    (scores, ) = onnx_session(str(out)).run(
+        ['scores'], {'input': data['inputs'].numpy()})
+    expected = [r['pred_scores'] for r in inferencer(paths, num_workers=0)]
+    np.testing.assert_allclose(scores, expected, atol=1e-4)
+    with torch.no_grad():
+        eager = ScoresModel(inferencer.model)(data['inputs'])
+    np.testing.assert_allclose(eager.numpy(), expected, atol=1e-6)
+
+
+def test_onnx_latency_json(tiny_model, run_tool, tmp_path):
+    config = tiny_model[0]
+    out = tmp_path / 'latency.json'
+    run_tool('tools/deployment/onnx_latency.py', config, '--batch-sizes', 1,
+             2, '--warmup', 0, '--runs', 2, '--threads', 1, '--json', out)
+    content = json.loads(out.read_text())
+    assert [r['batch'] for r in content['rows']] == [1, 2]
+    for row in content['rows']:
+        assert row['pytorch_ms'] > 0 and row['onnxruntime_ms'] > 0
+    assert content['img_size'] == 64 and content['threads'] == 1
