@@ -24,6 +24,8 @@ custom_hooks = [
     dict(type='FiniteLossHook'),
     # seed every epoch from (seed, epoch): resume replays augmentation exactly
     dict(type='EpochSeedHook'),
+    # list the unreadable training images skipped; stop above 1% of them
+    dict(type='UnreadableImageHook', max_share=0.01),
     # SAPM's co-occurrence matrix A from the training labels (Eq. 8, 10)
     dict(type='CooccurrenceHook'),
     # EMA decay 0.9997 (Sec. 5.1); buffers are averaged too

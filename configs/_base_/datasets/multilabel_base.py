@@ -8,7 +8,12 @@ def _pipelines(img_size):
     # BGR mean of ImageNet, the fill of RandAugment's geometric ops
     pad_val = [104, 116, 124]
     train = [
-        dict(type='LoadImageFromFile'),
+        # An unreadable training image (missing, empty, truncated) is logged
+        # once and replaced by another sample; UnreadableImageHook lists
+        # them at the end and stops a run where more than 1% are
+        # (skip_unreadable=False: the first one stops the run; see
+        # docs/datasets.md).
+        dict(type='LoadImageFromFileOrSkip', skip_unreadable=True),
         dict(type='Resize', scale=(img_size, img_size)),
         # RandAugment + Cutout, the recipe of Sec. 5.1. The paper gives no
         # Cutout size; Query2Label/SADCL (SLCutoutPIL, length 224 at 448)
@@ -26,7 +31,8 @@ def _pipelines(img_size):
         dict(type='PackInputs'),
     ]
     test = [
-        dict(type='LoadImageFromFile'),
+        # never skips: an unreadable image is an error naming the file
+        dict(type='LoadImageFromFileOrSkip', skip_unreadable=False),
         dict(type='Resize', scale=(img_size, img_size)),
         # `gt_label_difficult` (VOC) lets MLCMetric ignore difficult-only
         # labels; datasets without it simply do not pack it

@@ -1,8 +1,9 @@
 from .cooccurrence_hook import CooccurrenceHook, dataset_label_matrix
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .unreadable_image_hook import UnreadableImageHook
 
 __all__ = [
     'CooccurrenceHook', 'dataset_label_matrix', 'EpochSeedHook', 'epoch_seed',
-    'FiniteLossHook', 'NonFiniteLossError'
+    'FiniteLossHook', 'NonFiniteLossError', 'UnreadableImageHook'
 ]
