@@ -224,3 +224,132 @@ def test_brrm_follows_eq_11_to_13():
     torch.testing.assert_close(m(x), (p1 + p2) / 2)  # Eq. 13
     # hidden widths D/4 (r) and C (c)
     assert m.mix_r1[0].out_features == 2 and m.mix_c1[0].out_features == 5
+
+
+class TestLinearCostSAPM:
+    """The linear-cost forms of SAPM (``cooccurrence_topk``)."""
+
+    def test_average_message_equals_k_product(self):
+        from oprl_mm.models.layers import average_message
+        for c in (1, 2, 7):
+            x = torch.randn(3, c, 5, dtype=torch.float64)
+            torch.testing.assert_close(
+                average_message(x),
+                average_matrix(c).double() @ x)
+
+    def test_topk_c_minus_one_equals_dense(self):
+        torch.manual_seed(0)
+        c, d = 6, 5
+        a = torch.rand(c, c)
+        dense = SemanticAssociationGCN(c, d, num_layers=3)
+        sparse = SemanticAssociationGCN(c, d, 3, cooccurrence_topk=c - 1)
+        sparse.load_state_dict(
+            {k: v for k, v in dense.state_dict().items()
+             if k.startswith('weights')}, strict=False)
+        dense.set_cooccurrence(a)
+        sparse.set_cooccurrence(a)
+        torch.testing.assert_close(sparse.sparse_cooccurrence(), a)
+        x = torch.randn(4, c, d)
+        torch.testing.assert_close(sparse(x), dense(x))
+        for layer in range(3):
+            torch.testing.assert_close(
+                sparse.message(layer, x), dense.message(layer, x))
+
+    def test_topk_keeps_strongest_neighbours(self):
+        from oprl_mm.models.layers import cooccurrence_neighbours
+        a = torch.tensor([[1.0, 0.1, 0.9, 0.5], [0.2, 1.0, 0.3, 0.4],
+                          [0.0, 0.0, 1.0, 0.7], [0.6, 0.8, 0.1, 1.0]])
+        index, weight = cooccurrence_neighbours(a, 2)
+        assert index.tolist() == [[2, 3], [3, 2], [3, 0], [1, 0]] or \
+            index[2].tolist() == [3, 1]  # a tie of zeros in row 2
+        torch.testing.assert_close(weight[:, 0], torch.tensor(
+            [0.9, 0.4, 0.7, 0.8]))
+        gcn = SemanticAssociationGCN(4, 3, cooccurrence_topk=2)
+        gcn.set_cooccurrence(a)
+        x = torch.randn(2, 4, 3)
+        # message of class 0: itself + 0.9 x_2 + 0.5 x_3, class 1 unused
+        expected = x[:, 0] + 0.9 * x[:, 2] + 0.5 * x[:, 3]
+        torch.testing.assert_close(gcn.message(0, x)[:, 0], expected)
+
+    def test_buffers_travel_with_state_dict(self):
+        gcn = SemanticAssociationGCN(5, 4, cooccurrence_topk=2)
+        keys = set(gcn.state_dict())
+        assert {'neighbour_index', 'neighbour_weight', 'self_weight'} <= keys
+        assert not {'cooccurrence', 'average'} & keys
+        gcn.set_cooccurrence(torch.rand(5, 5))
+        other = SemanticAssociationGCN(5, 4, cooccurrence_topk=2)
+        other.load_state_dict(gcn.state_dict())
+        x = torch.randn(2, 5, 4)
+        torch.testing.assert_close(other(x), gcn(x))
+
+    def test_unset_matrix_is_identity(self):
+        # A = I before the hook sets it, as in the dense form
+        dense = SemanticAssociationGCN(5, 4, num_layers=1)
+        sparse = SemanticAssociationGCN(5, 4, 1, cooccurrence_topk=3)
+        sparse.load_state_dict(dense.state_dict(), strict=False)
+        x = torch.randn(2, 5, 4)
+        torch.testing.assert_close(sparse(x), dense(x))
+
+    def test_gradient_flow_and_no_amp(self):
+        gcn = SemanticAssociationGCN(
+            8, 4, 3, use_average_message=False, cooccurrence_topk=3)
+        gcn.set_cooccurrence(torch.rand(8, 8))
+        x = torch.randn(2, 8, 4, requires_grad=True)
+        gcn(x).square().sum().backward()
+        assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+        assert all(w.weight.grad.abs().sum() > 0 for w in gcn.weights)
+        # A in every layer: the message of layer 1 is the top-k A one
+        torch.testing.assert_close(gcn.message_matrix(1),
+                                   gcn.sparse_cooccurrence())
+
+    @pytest.mark.parametrize('topk', [0, 5])
+    def test_bad_topk(self, topk):
+        with pytest.raises(ValueError, match='cooccurrence_topk'):
+            SemanticAssociationGCN(5, 4, cooccurrence_topk=topk)
+
+    def test_no_python_loop_over_classes(self):
+        # the messages loop over nothing; forward only over the L layers
+        from oprl_mm.models.layers import average_message, sapm
+        loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp)
+        for fn in (average_message, sapm.cooccurrence_neighbours,
+                   SemanticAssociationGCN.message,
+                   SemanticAssociationGCN.set_cooccurrence):
+            tree = ast.parse(inspect.getsource(fn).strip())
+            assert not any(isinstance(n, loops) for n in ast.walk(tree))
+        tree = ast.parse(
+            inspect.getsource(SemanticAssociationGCN.forward).strip())
+        found = [n for n in ast.walk(tree) if isinstance(n, loops)]
+        assert len(found) == 1 and 'self.weights' in ast.unparse(
+            found[0].iter)
+
+    def test_cooccurrence_from_pairs_equals_dense(self):
+        from oprl_mm.models.layers import cooccurrence_matrix_from_pairs
+        rng = np.random.default_rng(0)
+        labels = (rng.random((50, 9)) < 0.3).astype(np.float32)
+        labels[:, 8] = 0  # a class that never occurs
+        rows, cols = np.nonzero(labels)
+        # repeated pairs count once
+        rows, cols = np.append(rows, rows[:3]), np.append(cols, cols[:3])
+        a = cooccurrence_matrix_from_pairs(rows, cols, 9)
+        assert torch.equal(a, cooccurrence_matrix(labels))
+        assert a[8, 8] == 1 and a[8].sum() == 1
+
+
+class TestLowRankBRRM:
+
+    def test_fixed_category_width(self):
+        brrm = BidirectionalRefinement(50, 8, c_hidden_dims=4)
+        assert brrm.mix_c1[0].out_features == 4
+        assert brrm.mix_c2[0].in_features == 50
+        x = torch.randn(2, 50, 8, requires_grad=True)
+        brrm(x).sum().backward()
+        assert x.grad.abs().sum() > 0
+        # parameters linear in C: 2 MLPs x (C r + r + r C + C)
+        c_params = sum(p.numel() for p in brrm.mix_c1.parameters())
+        assert c_params == 50 * 4 + 4 + 4 * 50 + 50
+
+    def test_default_is_ratio(self):
+        assert BidirectionalRefinement(
+            5, 8, c_hidden_dims=None).mix_c1[0].out_features == 5
+        with pytest.raises(ValueError, match='c_hidden_dims'):
+            BidirectionalRefinement(5, 8, c_hidden_dims=0)

@@ -141,3 +141,46 @@ def test_vit_tokens_rejected():
     head = MODELS.build(DEFAULT_ARGS)
     with pytest.raises(ValueError, match='featmap'):
         head((torch.randn(2, 16), ))
+
+
+LINEAR_COST = dict(label_dims=4, cooccurrence_topk=2, brrm_c_hidden_dims=3)
+
+
+def test_linear_cost_head_shapes_and_losses():
+    head = MODELS.build(dict(DEFAULT_ARGS, **LINEAR_COST))
+    assert head.ctransform.out_channels == 4
+    assert head.classifier.weight.shape == (NUM_CLASSES, 4)
+    assert head.brrm.mix_c1[0].out_features == 3
+    assert head.gcn.neighbour_index.shape == (NUM_CLASSES, 2)
+    out = head.forward_outputs(feats(batch=3))
+    assert out['logits'].shape == (3, NUM_CLASSES)
+    assert out['attention'].shape == (3, NUM_CLASSES, 5, 5)
+    losses = head.loss(feats(), samples([[0, 2], [5]]))
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in head.parameters())
+    state = head.state_dict()
+    assert 'gcn.neighbour_weight' in state and 'gcn.cooccurrence' not in state
+
+
+def test_linear_cost_options_off_by_default():
+    head = MODELS.build(DEFAULT_ARGS)
+    assert head.ctransform.out_channels == 16
+    assert 'gcn.cooccurrence' in head.state_dict()
+    assert head.brrm.mix_c1[0].out_features == NUM_CLASSES
+    # explicit None is the default
+    torch.manual_seed(0)
+    a = MODELS.build(DEFAULT_ARGS)
+    torch.manual_seed(0)
+    b = MODELS.build(
+        dict(DEFAULT_ARGS, label_dims=None, cooccurrence_topk=None,
+             brrm_c_hidden_dims=None))
+    f = feats()
+    torch.testing.assert_close(a.eval()(f), b.eval()(f))
+
+
+def test_linear_cost_head_sets_cooccurrence():
+    head = MODELS.build(dict(DEFAULT_ARGS, **LINEAR_COST))
+    a = torch.rand(NUM_CLASSES, NUM_CLASSES)
+    head.set_cooccurrence(a)
+    top = a.clone().fill_diagonal_(-1).topk(2, dim=1).values
+    torch.testing.assert_close(head.gcn.neighbour_weight, top)

@@ -40,6 +40,17 @@ class OPRLHead(MultiLabelClsHead):
     - ``use_brrm=False``: BRRM is the identity.
     - the neck (Encoder_t, Eq. 2) is dropped with ``neck=None`` in the model.
 
+    Large vocabularies (docs/large_vocabulary.md): at the defaults the head
+    is the paper's, whose cost grows as C^2 (SAPM's C x C messages, BRRM's
+    C -> C -> C category MLPs). Three options, all off by default, make it
+    linear in C:
+
+    - ``label_dims=d``: Ctransform maps D -> d (Eq. 5), so SPA pools a d-dim
+      F_hat and SAPM, BRRM and the classifier work at width d.
+    - ``cooccurrence_topk=k``: SAPM keeps each class's k strongest
+      co-occurrences and computes AMP's K X as a mean (C k d, C d).
+    - ``brrm_c_hidden_dims=r``: BRRM's category MLPs are C -> r -> C.
+
     The co-occurrence matrix A is a buffer: it comes from ``cooccurrence_file``
     (a C x C ``.npy``) when given, otherwise from the training labels through
     :class:`~oprl_mm.engine.CooccurrenceHook` before the first iteration.
@@ -62,6 +73,16 @@ class OPRLHead(MultiLabelClsHead):
         brrm_r_hidden_ratio (float): r-dim MLP width / D. Defaults to 0.25.
         brrm_c_hidden_ratio (float): c-dim MLP width / C. Defaults to 1.0.
         cooccurrence_file (str, optional): ``.npy`` file holding A.
+        label_dims (int, optional): d, the width of F_hat (Ctransform's
+            output, Eq. 5) and so of X in SPA, SAPM, BRRM and the
+            classifier. Defaults to None: d = D (the paper).
+        cooccurrence_topk (int, optional): k neighbours per class kept in
+            SAPM's A message, with AMP in its mean form (see
+            :class:`~oprl_mm.models.layers.SemanticAssociationGCN`).
+            Defaults to None: dense C x C messages (the paper).
+        brrm_c_hidden_dims (int, optional): fixed hidden width r of BRRM's
+            category MLPs, overriding ``brrm_c_hidden_ratio``. Defaults to
+            None (r = ``brrm_c_hidden_ratio`` x C).
         loss (dict): loss of p_cls, on logits. Defaults to
             ``LogitAsymmetricLoss`` with gamma_neg 4, gamma_pos 0, clip 0.05
             (ASL's defaults; the paper gives none) and the focal weight
@@ -87,6 +108,9 @@ class OPRLHead(MultiLabelClsHead):
                  brrm_r_hidden_ratio: float = 0.25,
                  brrm_c_hidden_ratio: float = 1.0,
                  cooccurrence_file: Optional[str] = None,
+                 label_dims: Optional[int] = None,
+                 cooccurrence_topk: Optional[int] = None,
+                 brrm_c_hidden_dims: Optional[int] = None,
                  loss: Dict = dict(
                      type='LogitAsymmetricLoss',
                      gamma_pos=0.0,
@@ -109,6 +133,8 @@ class OPRLHead(MultiLabelClsHead):
         if aux_topk < 1:
             raise ValueError(
                 f'aux_topk (K of Eq. 4) must be >= 1, got {aux_topk}')
+        if label_dims is not None and label_dims < 1:
+            raise ValueError(f'label_dims must be >= 1, got {label_dims}')
         super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -116,18 +142,26 @@ class OPRLHead(MultiLabelClsHead):
         self.aux_loss_weight = aux_loss_weight
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
+        self.label_dims = label_dims
+        dims = label_dims or in_channels  # d, the width of X
 
         self.saliency_map = nn.Conv2d(in_channels, num_classes, 1)  # Map
-        self.ctransform = nn.Conv2d(in_channels, in_channels, 1)
+        self.ctransform = nn.Conv2d(in_channels, dims, 1)
         self.spa = SpatialPurifiedAttention(
             filter_ratio=filter_ratio if use_spa else 0.0)
         self.gcn = SemanticAssociationGCN(
-            num_classes, in_channels, num_gcn_layers,
-            use_average_message) if use_sapm else None
+            num_classes,
+            dims,
+            num_gcn_layers,
+            use_average_message,
+            cooccurrence_topk=cooccurrence_topk) if use_sapm else None
         self.brrm = BidirectionalRefinement(
-            num_classes, in_channels, brrm_r_hidden_ratio,
-            brrm_c_hidden_ratio) if use_brrm else None
-        self.classifier = GroupWiseLinear(num_classes, in_channels)
+            num_classes,
+            dims,
+            brrm_r_hidden_ratio,
+            brrm_c_hidden_ratio,
+            c_hidden_dims=brrm_c_hidden_dims) if use_brrm else None
+        self.classifier = GroupWiseLinear(num_classes, dims)
         self.aux_loss_module = MODELS.build(aux_loss) if use_aux_loss \
             else None
 

@@ -1,4 +1,6 @@
 """Bidirectional Representation Refinement Module (BRRM), paper Eq. 11-13."""
+from typing import Optional
+
 import torch.nn as nn
 from torch import Tensor
 
@@ -36,16 +38,25 @@ class BidirectionalRefinement(nn.Module):
             D. Defaults to 0.25 (D/4).
         c_hidden_ratio (float): hidden width of the c-dim MLPs as a share of
             C. Defaults to 1.0 (C).
+        c_hidden_dims (int, optional): a fixed hidden width r of the c-dim
+            MLPs, overriding ``c_hidden_ratio``. Each c-dim MLP is then the
+            low-rank C -> r -> C, 2 C r multiply-adds per channel instead of
+            2 C^2 at the paper's width C: linear in C. Defaults to None.
     """
 
     def __init__(self,
                  num_classes: int,
                  embed_dims: int,
                  r_hidden_ratio: float = 0.25,
-                 c_hidden_ratio: float = 1.0):
+                 c_hidden_ratio: float = 1.0,
+                 c_hidden_dims: Optional[int] = None):
         super().__init__()
+        if c_hidden_dims is not None and c_hidden_dims < 1:
+            raise ValueError(
+                f'c_hidden_dims must be >= 1, got {c_hidden_dims}')
         r_hidden = max(1, int(round(embed_dims * r_hidden_ratio)))
-        c_hidden = max(1, int(round(num_classes * c_hidden_ratio)))
+        c_hidden = c_hidden_dims or max(
+            1, int(round(num_classes * c_hidden_ratio)))
         self.norm_in = nn.LayerNorm(embed_dims)
         self.mix_r1 = Mlp(embed_dims, r_hidden)
         self.norm1 = nn.LayerNorm(embed_dims)
