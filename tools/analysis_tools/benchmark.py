@@ -17,11 +17,13 @@ FLOPs are multiply-adds of one image, counted twice:
   count are listed;
 * by thop (``thop.profile``), the paper's convention: Table 8's 31.5 G for
   ResNet-101 is thop's 31.46 G. thop counts only modules it has a rule for
-  (convolutions, linear layers, norms ...), so the attention of Encoder_t
-  (``nn.MultiheadAttention``: projections and products) and layers that
-  use their parameters directly (SAPM's maps, the group-wise classifier)
-  add nothing. thop is optional (``pip install -e ".[analysis]"``); without
-  it the thop column is left empty and the JSON says why.
+  (convolutions, ``nn.Linear``, norms ...), so the attention of Encoder_t
+  (``nn.MultiheadAttention``: projections and products), the matrix
+  products outside such modules (SPA's weighted sum, SAPM's A X and K X)
+  and layers that use their parameters directly (the group-wise
+  classifier) add nothing. thop is optional
+  (``pip install -e ".[analysis]"``); without it the thop column is left
+  empty and the JSON says why.
 
 Parameters are all of the model's parameters (``params_M``, the paper's
 convention too); thop's own parameter total, which leaves out the modules
