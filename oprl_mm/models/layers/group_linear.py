@@ -9,6 +9,11 @@ from torch import Tensor
 class GroupWiseLinear(nn.Module):
     """One linear classifier per class: ``logit_c = W_c . x_c + b_c`` (Eq. 14).
 
+    Each class scores its own representation x_c with its own weights, the
+    group-wise linear layer of Query2Label (Liu et al., "Query2Label: A
+    Simple Transformer Way to Multi-Label Classification", 2021), written
+    here as one broadcast product over all classes.
+
     Args:
         num_classes (int): C.
         embed_dims (int): D.

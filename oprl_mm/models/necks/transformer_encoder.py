@@ -69,8 +69,10 @@ class TransformerEncoderNeck(BaseModule):
     Args:
         in_channels (int): D, the channels of the last feature map.
         num_heads (int): attention heads. Defaults to 8.
-        feedforward_channels (int): width of the FFN. Defaults to 2048, the
-            width that gives OPRL-R101 the 86 M parameters of Table 8.
+        feedforward_channels (int): width of the FFN. Defaults to 1280, the
+            width at which OPRL-R101 has Table 8's 86 M parameters and
+            34.7 G (thop) multiply-adds (docs/fidelity.md); the paper does
+            not give it.
         num_layers (int): encoder layers. Defaults to 1.
         dropout (float): dropout of attention and FFN. Defaults to 0.1.
         init_cfg (dict, optional): initialisation config.
@@ -79,7 +81,7 @@ class TransformerEncoderNeck(BaseModule):
     def __init__(self,
                  in_channels: int,
                  num_heads: int = 8,
-                 feedforward_channels: int = 2048,
+                 feedforward_channels: int = 1280,
                  num_layers: int = 1,
                  dropout: float = 0.1,
                  init_cfg: Optional[dict] = None):
@@ -109,7 +111,14 @@ class TransformerEncoderNeck(BaseModule):
 
 
 class EncoderLayer(nn.Module):
-    """Post-norm encoder layer with the position added to queries and keys."""
+    """Post-norm encoder layer with the position added to queries and keys.
+
+    The layout of DETR's encoder layer (Carion et al., "End-to-End Object
+    Detection with Transformers", ECCV 2020), which Query2Label also uses:
+    self-attention and a ReLU feed-forward network, each followed by dropout,
+    a residual connection and LayerNorm; the positional encoding enters the
+    queries and keys only.
+    """
 
     def __init__(self, embed_dims: int, num_heads: int,
                  feedforward_channels: int, dropout: float):
