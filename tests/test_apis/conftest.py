@@ -29,6 +29,10 @@ val_shift_dataloader = dict(batch_size=8, num_workers=0,
                             dataset=dict(num_images=16))
 test_dataloader = val_dataloader
 img_size = 64
+# tested (tools/test.py), never trained
+train_dataloader = None
+val_cfg = dict()
+test_cfg = dict()
 """
 
 

@@ -221,3 +221,17 @@ def test_infer_tool_skips_unreadable_files(tiny_model, mixed_folder,
     strict = run_infer(tiny_model, mixed_folder, '--strict')
     assert strict.returncode != 0
     assert 'empty.png' in strict.stderr and 'Traceback' not in strict.stderr
+
+
+def test_metric_targets_ignore_difficult_only_labels():
+    from oprl_mm.apis import metric_scores_targets
+    samples = [
+        dict(pred_score=torch.tensor([.9, .2, .7]),
+             gt_label=torch.tensor([0]),
+             gt_label_difficult=torch.tensor([0, 2])),
+        dict(pred_score=torch.tensor([.1, .8, .3]),
+             gt_label=torch.tensor([1]))
+    ]
+    scores, targets = metric_scores_targets(samples)
+    assert torch.equal(targets, torch.tensor([[1., 0., -1.], [0., 1., 0.]]))
+    assert torch.equal(scores[1], torch.tensor([.1, .8, .3]))

@@ -153,3 +153,46 @@ def test_attention_localization(tiny_model, run_tool, tmp_path):
     for key in ('spa_share', 'softmax_share', 'chance_share'):
         assert 0 < content[key] <= 1
     assert content['tau'] == 0.5
+
+
+def test_calibration_from_the_test_dump(tiny_model, run_tool, tmp_path):
+    """tools/test.py --dump scores a split once; calibrating on the dump
+    gives the thresholds of calibrating by running the model."""
+    from oprl_mm.evaluation import load_score_dump
+    config, checkpoint, classes = tiny_model
+    dump = tmp_path / 'test_scores.pth'
+    run_tool('tools/test.py', config, checkpoint, '--work-dir',
+             tmp_path / 'work', '--dump', dump)
+    scores, targets, dumped_classes = load_score_dump(str(dump))
+    assert scores.shape == targets.shape == (16, NUM_CLASSES)
+    assert dumped_classes == classes
+    assert set(targets.unique().tolist()) <= {0.0, 1.0}
+
+    run_tool('tools/analysis_tools/calibrate_thresholds.py', config,
+             '--predictions', dump, '--out', tmp_path / 'from_dump.json')
+    run_tool('tools/analysis_tools/calibrate_thresholds.py', config,
+             checkpoint, '--split', 'test', '--device', 'cpu', '--out',
+             tmp_path / 'from_model.json')
+    from_dump = json.loads((tmp_path / 'from_dump.json').read_text())
+    from_model = json.loads((tmp_path / 'from_model.json').read_text())
+    assert from_dump['classes'] == classes
+    assert from_dump['num_images'] == from_model['num_images'] == 16
+    assert from_dump['thresholds'] == pytest.approx(
+        from_model['thresholds'], abs=1e-5)
+
+
+def test_the_tools_share_one_thr_parser(tmp_path):
+    import argparse
+
+    from oprl_mm.apis.cli import add_model_args, parse_thr
+    assert parse_thr('0.3') == 0.3
+    file = tmp_path / 'thr.json'
+    file.write_text('{}')
+    assert parse_thr(str(file)) == str(file)
+    with pytest.raises(argparse.ArgumentTypeError, match='neither'):
+        parse_thr('nothing.json')
+    parser = add_model_args(argparse.ArgumentParser(), thr=True)
+    args = parser.parse_args(['c.py', 'w.pth', '--thr', '0.25',
+                              '--cfg-options', 'a.b=1'])
+    assert args.thr == 0.25 and args.cfg_options == {'a.b': 1}
+    assert parser.parse_args(['c.py', 'w.pth']).thr == 0.5
