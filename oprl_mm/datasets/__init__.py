@@ -4,6 +4,7 @@ from .csv_dataset import CsvMultiLabel
 from .loading import (LoadImageFromFileOrSkip, UnreadableImageError,
                       read_image)
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
+from .open_images import OpenImages
 from .synth import SynthMultiLabel
 from .transforms import RandomColorCutout
 from .vg500 import VG500
@@ -12,5 +13,6 @@ from .verify import verify_dataset
 __all__ = [
     'CocoMultiLabel', 'CsvMultiLabel', 'LoadImageFromFileOrSkip',
     'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
+    'OpenImages',
     'RandomColorCutout', 'SynthMultiLabel', 'VG500', 'verify_dataset'
 ]

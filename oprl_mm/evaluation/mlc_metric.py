@@ -67,6 +67,18 @@ def multilabel_metrics(pred: torch.Tensor,
         OF1=f1(op, o_r))
 
 
+def unknown_except_verified(target: torch.Tensor,
+                            negative: torch.Tensor) -> torch.Tensor:
+    """Targets of a partly labelled image: 1 where ``target`` (C, 0/1) is
+    positive, 0 at the verified ``negative`` indices, -1 (unknown, ignored
+    by every figure) elsewhere. A class both positive and negative is
+    positive."""
+    out = torch.full_like(target, -1.0)
+    out[negative.reshape(-1)] = 0.0
+    out[target > 0] = 1.0
+    return out
+
+
 @METRICS.register_module()
 class MLCMetric(BaseMetric):
     """mAP, CP, CR, CF1, OP, OR, OF1 (see :func:`multilabel_metrics`).
@@ -74,7 +86,10 @@ class MLCMetric(BaseMetric):
     Each evaluation also logs the seven figures as one table row. Samples
     holding ``gt_label_difficult`` (mmpretrain's ``VOC``) mark labels that
     only difficult objects carry as -1, which every figure ignores, as
-    mmpretrain's ``VOCMultiLabelMetric`` does by default.
+    mmpretrain's ``VOCMultiLabelMetric`` does by default. Samples holding
+    ``gt_label_negative`` (:class:`~oprl_mm.datasets.OpenImages`) are
+    partly labelled: their positives (``gt_label``) and verified negatives
+    count, and every other class is -1 (unknown) and ignored.
 
     Args:
         thr (float): score threshold of CP ... OF1. Defaults to 0.5.
@@ -111,6 +126,12 @@ class MLCMetric(BaseMetric):
                         torch.as_tensor(difficult).tolist()) - set(
                             sample['gt_label'].tolist())
                     target[list(only_difficult)] = -1
+                negative = sample.get('gt_label_negative', None)
+                if negative is not None:
+                    # partly labelled (Open Images): only verified labels
+                    # count, every other class is unknown
+                    target = unknown_except_verified(
+                        target, torch.as_tensor(negative, dtype=torch.long))
             self.results.append(dict(pred_score=score, gt_score=target))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:

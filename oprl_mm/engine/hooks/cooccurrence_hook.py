@@ -6,20 +6,28 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from oprl_mm.models.heads import OPRLHead
-from oprl_mm.models.layers import cooccurrence_matrix
+from oprl_mm.models.layers import cooccurrence_matrix_from_pairs
 
 
-def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
-    """N x C multi-hot matrix of a dataset's labels, via ``get_cat_ids``.
+def dataset_label_pairs(dataset, num_classes: int):
+    """(image index, class index) of every positive label of a dataset.
 
-    Raises a ``ValueError`` naming the first image whose label index is out
-    of range.
+    Uses the dataset's vectorised ``positive_label_pairs()`` where it has
+    one (:class:`~oprl_mm.datasets.OpenImages`), else ``get_cat_ids`` image
+    by image. Raises a ``ValueError`` naming the first image whose label
+    index is out of range.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: int64 image and class indices.
     """
-    rows, cols = [], []
-    for idx in range(len(dataset)):
-        cat_ids = dataset.get_cat_ids(idx)
-        rows.extend([idx] * len(cat_ids))
-        cols.extend(cat_ids)
+    if hasattr(dataset, 'positive_label_pairs'):
+        rows, cols = dataset.positive_label_pairs()
+    else:
+        rows, cols = [], []
+        for idx in range(len(dataset)):
+            cat_ids = dataset.get_cat_ids(idx)
+            rows.extend([idx] * len(cat_ids))
+            cols.extend(cat_ids)
     cols = np.asarray(cols, dtype=np.int64)
     rows = np.asarray(rows, dtype=np.int64)
     bad = (cols < 0) | (cols >= num_classes)
@@ -30,6 +38,13 @@ def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
         raise ValueError(
             f'training image {info.get("img_path", idx)!r} has label index '
             f'{int(cols[bad][0])}, out of range for {num_classes} classes')
+    return rows, cols
+
+
+def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
+    """N x C multi-hot matrix of a dataset's labels (see
+    :func:`dataset_label_pairs`; N x C memory: small datasets only)."""
+    rows, cols = dataset_label_pairs(dataset, num_classes)
     labels = np.zeros((len(dataset), num_classes), dtype=np.float32)
     labels[rows, cols] = 1
     return labels
@@ -82,17 +97,21 @@ class CooccurrenceHook(Hook):
                 f'data_preprocessor.num_classes) in the config')
         if not head.needs_cooccurrence:
             return
-        labels = dataset_label_matrix(dataset, head.num_classes)
-        matrix = cooccurrence_matrix(labels)
+        # from (image, class) pairs: no N x C matrix (Open Images: 9 M x
+        # 9,605), one C x C count matrix
+        dataset = runner.train_dataloader.dataset
+        rows, cols = dataset_label_pairs(dataset, head.num_classes)
+        matrix = cooccurrence_matrix_from_pairs(rows, cols, head.num_classes)
         targets = [head]
         for hook in runner.hooks:
             if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):
                 targets.append(hook.ema_model.module.head)
         for target in targets:
             target.set_cooccurrence(matrix)
-        never = int((labels.sum(0) == 0).sum())
+        never = int(
+            (np.bincount(cols, minlength=head.num_classes) == 0).sum())
         runner.logger.info(
-            f'CooccurrenceHook: A computed from {len(labels)} training '
+            f'CooccurrenceHook: A computed from {len(dataset)} training '
             f'images, {head.num_classes} classes'
             + (f' ({never} never occur)' if never else ''))
         if self.save_file and is_main_process():
