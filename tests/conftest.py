@@ -78,7 +78,7 @@ def make_tiny_cfg(root, work_dir, max_epochs=2, num_workers=0):
             test_cfg=dict(),
             optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
             param_scheduler=dict(
-                type='OneCycleLR',
+                type='OneCycleLRMomentum',
                 eta_max=1e-3,
                 by_epoch=True,
                 begin=0,
@@ -92,6 +92,7 @@ def make_tiny_cfg(root, work_dir, max_epochs=2, num_workers=0):
             custom_hooks=[
                 dict(type='FiniteLossHook'),
                 dict(type='EpochSeedHook'),
+                dict(type='ClassCountCheckHook'),
                 dict(type='CooccurrenceHook'),
                 dict(type='EMAHook', momentum=0.0003, update_buffers=True)
             ],

@@ -39,6 +39,36 @@ def test_r101_parameter_count(r101):
     assert 82 <= params <= 90, f'{params:.1f} M, Table 8 says 86 M'
 
 
+def test_r101_backbone_trains_as_the_lineage(r101):
+    """Frozen BatchNorm (statistics and affine), stem and stage 1 frozen,
+    stages 2-4 trained (Query2Label/SADCL's FrozenBatchNorm2d recipe)."""
+    _, model = r101
+    backbone = model.backbone
+    bns = [m for m in backbone.modules()
+           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    stats = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]
+    model.train()
+    try:
+        assert not any(m.training for m in bns)
+        x = torch.randn(2, 3, 64, 64) * 3 + 1  # far from the statistics
+        model(x, mode='tensor').sum().backward()
+    finally:
+        model.eval()
+    for m, (mean, var) in zip(bns, stats):
+        assert torch.equal(m.running_mean, mean)
+        assert torch.equal(m.running_var, var)
+        assert not m.weight.requires_grad and m.weight.grad is None
+        assert not m.bias.requires_grad and m.bias.grad is None
+    frozen = [backbone.conv1, backbone.layer1]
+    for module in frozen:
+        assert all(p.grad is None for p in module.parameters())
+    for name in ('layer2', 'layer3', 'layer4'):
+        convs = [p for n, p in getattr(backbone, name).named_parameters()
+                 if 'conv' in n]
+        assert convs and all(p.grad is not None for p in convs), name
+    model.zero_grad(set_to_none=True)
+
+
 def test_r101_forward_448(r101):
     cfg, model = r101
     assert cfg.model.head.num_classes == 80
@@ -81,3 +111,21 @@ def test_unreachable_pretrained_weights_say_what_to_do(tmp_path, tiny_data,
     assert proc.returncode != 0
     assert 'Could not download pretrained weights' in proc.stderr
     assert 'model.backbone.init_cfg=None' in proc.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is visible')
+def test_amp_without_gpu_is_a_one_line_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools/train.py'),
+         osp.join(ROOT, 'configs/oprl/oprl_r18_synth.py'), '--amp',
+         '--work-dir',
+         str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        '--amp: mixed-precision training needs a CUDA GPU')

@@ -6,6 +6,8 @@ import argparse
 import sys
 import urllib.error
 
+import torch
+
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
@@ -53,6 +55,9 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     setup_launcher(cfg, args.launcher)
     if args.amp:
+        if not torch.cuda.is_available():
+            sys.exit('--amp: mixed-precision training needs a CUDA GPU, and '
+                     'none is visible here; train without --amp on CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':

@@ -9,5 +9,5 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(head=dict(num_classes=20))
-data_preprocessor = dict(num_classes=20)
+# the class count comes from the dataset config
+model = dict(head=dict(num_classes={{_base_.num_classes}}))

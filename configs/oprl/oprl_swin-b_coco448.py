@@ -1,8 +1,12 @@
 # The OPRL head on mmpretrain's Swin-B (ImageNet-1k, 224 weights; window 7
 # tiles the 14 x 14 last stage at 448), COCO 2014 at 448 x 448.
 # No paper figure: the paper does not report Swin.
+# Backbone training: the lineage freezes BatchNorm and the first stage of
+# ResNets only; its transformer backbones (Query2Label's Swin-L and CvT) are
+# trained whole, with nothing frozen (LayerNorm holds no batch statistics).
+# So is this one.
 _base_ = [
-    '../_base_/models/oprl_r101.py',
+    '../_base_/models/oprl.py',
     '../_base_/datasets/coco448.py',
     '../_base_/schedules/oprl_40e.py',
     '../_base_/default_runtime.py',
@@ -10,7 +14,6 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='SwinTransformer',
         arch='base',
         img_size=448,
@@ -23,7 +26,7 @@ model = dict(
             '20210616_190742-93230b0d.pth',
             prefix='backbone')),
     neck=dict(in_channels=1024),
-    head=dict(num_classes=80, in_channels=1024),
+    head=dict(num_classes={{_base_.num_classes}}, in_channels=1024),
 )
 
 optim_wrapper = dict(

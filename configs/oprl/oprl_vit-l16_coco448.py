@@ -2,8 +2,12 @@
 # (Table 2: 88.1 mAP with ImageNet-1k weights, the paper's figure).
 # mmpretrain's ViT-L/16 (ImageNet-21k pre-trained, fine-tuned on 1k at 384);
 # its position embedding is resized to 28 x 28 tokens when loaded.
+# Backbone training: the lineage freezes BatchNorm and the first stage of
+# ResNets only; its transformer backbones (Query2Label's Swin-L and CvT) are
+# trained whole, with nothing frozen (LayerNorm holds no batch statistics).
+# So is this one.
 _base_ = [
-    '../_base_/models/oprl_r101.py',
+    '../_base_/models/oprl.py',
     '../_base_/datasets/coco448.py',
     '../_base_/schedules/oprl_40e.py',
     '../_base_/default_runtime.py',
@@ -11,7 +15,6 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='VisionTransformer',
         arch='large',
         img_size=448,
@@ -25,7 +28,7 @@ model = dict(
             '384_20210928-b20ba619.pth',
             prefix='backbone')),
     neck=dict(in_channels=1024),
-    head=dict(num_classes=80, in_channels=1024),
+    head=dict(num_classes={{_base_.num_classes}}, in_channels=1024),
 )
 
 # ViT's [-1, 1] normalisation

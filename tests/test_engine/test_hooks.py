@@ -58,6 +58,22 @@ def test_class_count_mismatch_stops_before_training(tmp_path, tiny_data,
     assert runner.iter == 0
 
 
+@pytest.mark.parametrize('split', ['val', 'test'])
+def test_class_count_mismatch_in_val_and_test_sets(tmp_path, tiny_data,
+                                                   tiny_cfg,
+                                                   multilabel_writer, split):
+    cfg = tiny_cfg(tiny_data, tmp_path, 1)
+    (tmp_path / 'other').mkdir()
+    other = multilabel_writer(tmp_path / 'other', num_classes=4)
+    loader = cfg[f'{split}_dataloader']
+    loader.dataset = dict(loader.dataset, data_root=str(other))
+    runner = Runner.from_cfg(cfg)
+    run = runner.val if split == 'val' else runner.test
+    with pytest.raises(ValueError, match=f'the {split} set .*4 classes.*'
+                       'num_classes=3'):
+        run()
+
+
 def test_cooccurrence_hook_sets_model_and_ema(tmp_path, tiny_data, tiny_cfg):
     from oprl_mm.engine.hooks import dataset_label_matrix
     from oprl_mm.models.layers import cooccurrence_matrix

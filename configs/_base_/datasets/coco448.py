@@ -4,7 +4,8 @@
 #   train2014/*.jpg, val2014/*.jpg
 _base_ = ['./multilabel_base.py']
 
-data_preprocessor = dict(num_classes=80)
+num_classes = 80
+data_preprocessor = dict(num_classes=num_classes)
 train_dataloader = dict(
     dataset=dict(
         type='CocoMultiLabel',

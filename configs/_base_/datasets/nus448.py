@@ -6,7 +6,8 @@
 # 81 concepts are dropped (`filter_empty=True`).
 _base_ = ['./multilabel_base.py']
 
-data_preprocessor = dict(num_classes=81)
+num_classes = 81
+data_preprocessor = dict(num_classes=num_classes)
 train_dataloader = dict(
     dataset=dict(
         type='NUSWide', data_root='data/nus-wide', split='train',

@@ -4,7 +4,8 @@
 #   vg_category_500_labels_index.json (optional: vg_category_500.json names)
 _base_ = ['./multilabel_base.py']
 
-data_preprocessor = dict(num_classes=500)
+num_classes = 500
+data_preprocessor = dict(num_classes=num_classes)
 train_dataloader = dict(
     dataset=dict(type='VG500', data_root='data/vg500', split='train'))
 val_dataloader = dict(

@@ -11,7 +11,8 @@
 # the usual VOC protocol). In training they are plain negatives.
 _base_ = ['./multilabel_base.py']
 
-data_preprocessor = dict(num_classes=20)
+num_classes = 20
+data_preprocessor = dict(num_classes=num_classes)
 train_dataloader = dict(
     dataset=dict(
         type='VOC', data_root='data/VOCdevkit/VOC2007', split='trainval'))

@@ -1,7 +1,7 @@
 """Hands the training labels' statistics to OPRL heads, once."""
 import numpy as np
 from mmengine.dist import is_main_process
-from mmengine.hooks import EMAHook, Hook
+from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
@@ -54,15 +54,14 @@ def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
 class CooccurrenceHook(Hook):
     """Compute SAPM's co-occurrence matrix A from the training split.
 
-    Before the first training iteration this hook
-
-    1. checks that the training set's class count (``metainfo['classes']``)
-       equals the head's ``num_classes``, and stops with an error otherwise;
-    2. builds the N x C label matrix of the training set and sets
-       ``A[i, j] = P(j | i)`` (:func:`~oprl_mm.models.layers.cooccurrence_matrix`)
-       on the :class:`~oprl_mm.models.heads.OPRLHead` of the model and of its
-       EMA copy, unless the head reads A from ``cooccurrence_file`` or has
-       SAPM switched off.
+    Before the first training iteration this hook builds the N x C label
+    matrix of the training set and sets ``A[i, j] = P(j | i)``
+    (:func:`~oprl_mm.models.layers.cooccurrence_matrix`) on the model's
+    :class:`~oprl_mm.models.heads.OPRLHead`, unless the head reads A from
+    ``cooccurrence_file`` or has SAPM switched off. The EMA copy receives it
+    through ``EMAHook`` itself: the first EMA update copies every parameter
+    and buffer of the model. (:class:`ClassCountCheckHook`, which runs
+    first, checks the class count.)
 
     A is a buffer, so checkpoints carry it and testing needs no data
     statistics. On resume the matrix is recomputed from the same labels,
@@ -73,7 +72,7 @@ class CooccurrenceHook(Hook):
             process only), e.g. to reuse it through ``cooccurrence_file``.
     """
 
-    priority = 'VERY_HIGH'
+    priority = 'HIGH'
 
     def __init__(self, save_file=None):
         self.save_file = save_file
@@ -87,14 +86,6 @@ class CooccurrenceHook(Hook):
                 'CooccurrenceHook: the model head is '
                 f'{type(head).__name__}, not OPRLHead; nothing to do')
             return
-        dataset = runner.train_dataloader.dataset
-        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-        if classes is not None and len(classes) != head.num_classes:
-            raise ValueError(
-                f'the training set has {len(classes)} classes but the head '
-                f'has num_classes={head.num_classes}: set '
-                f'model.head.num_classes={len(classes)} (and '
-                f'data_preprocessor.num_classes) in the config')
         if not head.needs_cooccurrence:
             return
         # from (image, class) pairs: no N x C matrix (Open Images: 9 M x
@@ -102,12 +93,7 @@ class CooccurrenceHook(Hook):
         dataset = runner.train_dataloader.dataset
         rows, cols = dataset_label_pairs(dataset, head.num_classes)
         matrix = cooccurrence_matrix_from_pairs(rows, cols, head.num_classes)
-        targets = [head]
-        for hook in runner.hooks:
-            if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):
-                targets.append(hook.ema_model.module.head)
-        for target in targets:
-            target.set_cooccurrence(matrix)
+        head.set_cooccurrence(matrix)
         never = int(
             (np.bincount(cols, minlength=head.num_classes) == 0).sum())
         runner.logger.info(

@@ -1,0 +1,3 @@
+from .raw_and_ema_val_loop import RawAndEMAValLoop
+
+__all__ = ['RawAndEMAValLoop']

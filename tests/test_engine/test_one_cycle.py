@@ -1,0 +1,54 @@
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+from mmpretrain.registry import PARAM_SCHEDULERS
+
+import oprl_mm  # noqa: F401
+
+
+def run_both(optimizer_type, total, pct_start):
+    """Our scheduler against torch's OneCycleLR, step by step."""
+    ours = optimizer_type(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    ref = optimizer_type(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    scheduler = PARAM_SCHEDULERS.build(
+        dict(type='OneCycleLRMomentum', optimizer=OptimWrapper(ours),
+             eta_max=5e-5, pct_start=pct_start, begin=0, end=total,
+             by_epoch=False))
+    ref_scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        ref, max_lr=5e-5, total_steps=total, pct_start=pct_start,
+        base_momentum=0.85, max_momentum=0.95)
+    key = 'betas' if 'betas' in ours.param_groups[0] else 'momentum'
+    rows = []
+    for _ in range(total):
+        value = ours.param_groups[0][key]
+        ref_value = ref.param_groups[0][key]
+        rows.append((ours.param_groups[0]['lr'], ref.param_groups[0]['lr'],
+                     value[0] if key == 'betas' else value,
+                     ref_value[0] if key == 'betas' else ref_value))
+        ours.step()
+        ref.step()
+        scheduler.step()
+        ref_scheduler.step()
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+@pytest.mark.parametrize('total,pct_start', [(50, 0.2), (37, 0.3)])
+@pytest.mark.parametrize('optimizer_type',
+                         [torch.optim.AdamW, torch.optim.SGD])
+def test_matches_torch_one_cycle(optimizer_type, total, pct_start):
+    rows = run_both(optimizer_type, total, pct_start)
+    torch.testing.assert_close(rows[:, 0], rows[:, 1], rtol=1e-9, atol=0)
+    torch.testing.assert_close(rows[:, 2], rows[:, 3], rtol=1e-9, atol=0)
+    # beta1 0.95 -> 0.85 at the learning rate's peak -> 0.95
+    assert rows[0, 2] == pytest.approx(0.95)
+    assert rows[:, 2].min() == pytest.approx(0.85, abs=1e-3)
+    assert rows[-1, 2] == pytest.approx(0.95)
+    assert int(rows[:, 2].argmin()) == int(rows[:, 0].argmax())
+
+
+def test_bad_momentum_names_the_keys():
+    opt = OptimWrapper(torch.optim.AdamW(torch.nn.Linear(2, 2).parameters()))
+    with pytest.raises(ValueError, match='base_momentum'):
+        PARAM_SCHEDULERS.build(
+            dict(type='OneCycleLRMomentum', optimizer=opt, eta_max=1e-3,
+                 end=10, base_momentum=0.99, max_momentum=0.9))
