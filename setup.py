@@ -43,6 +43,8 @@ setup(
         # the paper's FLOPs convention in tools/analysis_tools/benchmark.py
         'analysis': ['thop'],
         'tests': ['pytest', 'thop'],
+        # ONNX export and its onnxruntime check (tools/deployment)
+        'deploy': ['onnx', 'onnxruntime'],
     },
     license='Apache-2.0',
     zip_safe=False,

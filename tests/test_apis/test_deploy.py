@@ -3,6 +3,7 @@ in onnxruntime against PyTorch."""
 import json
 import warnings
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -47,8 +48,6 @@ def test_spa_alone_keeps_the_same_positions(tmp_path, filter_ratio):
 def test_export_verify_and_the_inferencer_scores(tiny_model, synth_images,
                                                  run_tool, tmp_path,
                                                  capsys):
-    from mmengine.dataset import pseudo_collate
-
     from oprl_mm.apis import MultiLabelInferencer
     config, checkpoint, classes = tiny_model
     out = tmp_path / 'tiny.onnx'
@@ -63,18 +62,31 @@ def test_export_verify_and_the_inferencer_scores(tiny_model, synth_images,
     assert meta['preprocess']['img_size'] == 64
     assert meta['preprocess']['to_rgb'] is True
 
-    # the graph on preprocessed images gives the inferencer's scores
+    # docs/deploy.md's preprocessing, read from the metadata, and the
+    # graph give the inferencer's scores
+    session = onnx_session(str(out))
+    custom = session.get_modelmeta().custom_metadata_map
+    pre = json.loads(custom['preprocess'])
+    assert json.loads(custom['classes']) == classes
+
+    def preprocess(path):
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        img = cv2.resize(img, (pre['img_size'], pre['img_size']),
+                         interpolation=cv2.INTER_LINEAR)
+        if pre['to_rgb']:
+            img = img[..., ::-1]
+        img = (img.astype(np.float32) - pre['mean']) / pre['std']
+        return img.transpose(2, 0, 1)
+
     inferencer = MultiLabelInferencer(config, checkpoint, device='cpu')
     paths = sorted(str(p) for p in synth_images.glob('*.png'))[:3]
-    data = inferencer.model.data_preprocessor(
-        pseudo_collate([inferencer.prepare(p) for p in paths]), False)
-    (scores, ) = onnx_session(str(out)).run(
-        ['scores'], {'input': data['inputs'].numpy()})
+    batch = np.stack([preprocess(p) for p in paths]).astype(np.float32)
+    (scores, ) = session.run(['scores'], {'input': batch})
     expected = [r['pred_scores'] for r in inferencer(paths, num_workers=0)]
     np.testing.assert_allclose(scores, expected, atol=1e-4)
     with torch.no_grad():
-        eager = ScoresModel(inferencer.model)(data['inputs'])
-    np.testing.assert_allclose(eager.numpy(), expected, atol=1e-6)
+        eager = ScoresModel(inferencer.model)(torch.from_numpy(batch))
+    np.testing.assert_allclose(eager.numpy(), expected, atol=1e-5)
 
 
 def test_onnx_latency_json(tiny_model, run_tool, tmp_path):

@@ -8,7 +8,8 @@ B x C sigmoid probabilities::
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT \
         --out model.onnx --verify
 
-``--img-size`` defaults to the test pipeline's size. ``--verify`` runs the
+``--img-size`` defaults to the test pipeline's size. Without CHECKPOINT the
+weights are random (for checking that a config exports). ``--verify`` runs the
 exported graph in onnxruntime on random input at batch 1 and 2 and fails
 (exit status 1) if any score differs from PyTorch's by more than
 ``--atol`` (1e-4). Needs the deploy extra: ``pip install -e ".[deploy]"``.
@@ -25,7 +26,7 @@ from oprl_mm.apis.cli import add_model_args
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Export a multi-label classifier to ONNX')
-    add_model_args(parser, device=False)
+    add_model_args(parser, checkpoint='optional', device=False)
     parser.add_argument('--out', required=True, help='the .onnx file')
     parser.add_argument(
         '--img-size',
