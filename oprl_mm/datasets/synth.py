@@ -37,6 +37,28 @@ CLASS_PALETTE: Tuple[Tuple[str, str, Tuple[int, int, int]], ...] = (
     ('yellow ring', 'ring', (30, 220, 230)),
 )
 
+# The 'grid' class set (up to 128 classes for large-vocabulary tests): every
+# (size, colour, shape) of these, size varying fastest, then shape, then
+# colour. Small objects take the lower 43 % of ``size_range``, large ones
+# the upper 43 %, so a gap separates the two sizes.
+GRID_SHAPES = ('disc', 'square', 'triangle', 'cross', 'ring', 'star',
+               'diamond', 'stripes')
+GRID_COLORS: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
+    ('red', (40, 40, 220)), ('blue', (220, 80, 30)), ('green', (50, 190, 40)),
+    ('yellow', (30, 220, 230)), ('magenta', (210, 50, 210)),
+    ('cyan', (230, 220, 40)), ('orange', (20, 140, 255)),
+    ('white', (245, 245, 245)))
+GRID_SIZES = (('small', 0.0, 0.43), ('large', 0.57, 1.0))
+CLASS_SETS = ('palette', 'grid')
+
+
+def grid_classes() -> List[Tuple[str, str, Tuple[int, int, int], int]]:
+    """(name, shape, BGR colour, size index) of the 128 grid classes."""
+    return [(f'{size} {colour} {shape}', shape, bgr, k)
+            for colour, bgr in GRID_COLORS for shape in GRID_SHAPES
+            for k, (size, _, _) in enumerate(GRID_SIZES)]
+
+
 SPLITS = ('train', 'val', 'val_shift')
 DEFAULT_NUM_IMAGES = dict(train=3000, val=500, val_shift=500)
 
@@ -256,6 +278,15 @@ class SynthMultiLabel(MultiLabelDataset):
         max_distractors (int): Most distractors in one image. Defaults to 3.
         size_range (Sequence[float]): Range of an object box side, as
             fractions of ``img_size``. Defaults to ``(0.14, 0.42)``.
+        class_set (str): ``'palette'`` (default): the classes above, 2 to
+            12. ``'grid'``: every (size, colour, shape) of 2 sizes, 8
+            colours and the 8 shapes above (:func:`grid_classes`, 2 to
+            128 classes, e.g. "small red disc", "large red disc"); a small
+            object's side lies in the lower 43 % of ``size_range``, a large
+            one's in the upper 43 %, so size, colour and shape together tell
+            a class. Everything else (objects, pairs, ``val_shift``,
+            clutter) is drawn as for the palette, and the palette set is
+            unchanged by this option.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``serialize_data``
             ...). ``ann_file``, ``data_root`` and ``data_prefix`` are unused.
@@ -273,14 +304,21 @@ class SynthMultiLabel(MultiLabelDataset):
                  max_objects: int = 4,
                  max_distractors: int = 3,
                  size_range: Sequence[float] = (0.14, 0.42),
+                 class_set: str = 'palette',
                  ann_file: str = '',
                  metainfo: Optional[dict] = None,
                  **kwargs):
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-        if not 2 <= num_classes <= len(CLASS_PALETTE):
-            raise ValueError(f'num_classes must be in [2, '
-                             f'{len(CLASS_PALETTE)}], got {num_classes}')
+        if class_set not in CLASS_SETS:
+            raise ValueError(f'class_set must be one of {CLASS_SETS}, got '
+                             f'{class_set!r}')
+        table = [(name, shape, color, None)
+                 for name, shape, color in CLASS_PALETTE] \
+            if class_set == 'palette' else grid_classes()
+        if not 2 <= num_classes <= len(table):
+            raise ValueError(f'num_classes must be in [2, {len(table)}] for '
+                             f'class_set={class_set!r}, got {num_classes}')
         partners: Dict[int, int] = {}
         for a, b in cooccur_pairs:
             if not (0 <= a < num_classes and 0 <= b < num_classes) or a == b \
@@ -304,7 +342,9 @@ class SynthMultiLabel(MultiLabelDataset):
         self.max_objects = int(max_objects)
         self.max_distractors = int(max_distractors)
         self.size_range = (float(size_range[0]), float(size_range[1]))
-        classes = tuple(name for name, _, _ in CLASS_PALETTE[:num_classes])
+        self.class_set = class_set
+        self.class_table = table[:num_classes]
+        classes = tuple(entry[0] for entry in self.class_table)
         metainfo = {'classes': classes, **(metainfo or {})}
         super().__init__(ann_file=ann_file, metainfo=metainfo, **kwargs)
 
@@ -342,6 +382,15 @@ class SynthMultiLabel(MultiLabelDataset):
             labels.append(labels[_pick(rnd, len(labels))])
         return labels
 
+    def _size_range(self, size_class: Optional[int]) -> Tuple[float, float]:
+        """The box side range of a class: all of ``size_range`` for the
+        palette, its lower or upper part for a small or large grid class."""
+        lo, hi = self.size_range
+        if size_class is None:
+            return lo, hi
+        _, start, end = GRID_SIZES[size_class]
+        return lo + (hi - lo) * start, lo + (hi - lo) * end
+
     def _place(self, rnd: random.Random, side: float,
                boxes: List[List[float]]) -> List[float]:
         """A box of the given side overlapping the others as little as
@@ -361,10 +410,10 @@ class SynthMultiLabel(MultiLabelDataset):
 
     def _draw_layout(self, rnd: random.Random) -> dict:
         size = self.img_size
-        lo, hi = self.size_range
         objects, boxes = [], []
         for label in self._draw_classes(rnd):
-            _, shape, color = CLASS_PALETTE[label]
+            _, shape, color, size_class = self.class_table[label]
+            lo, hi = self._size_range(size_class)
             side = max(4.0, (lo + (hi - lo) * rnd.random()) * size)
             box = self._place(rnd, side, boxes)
             boxes.append(box)
@@ -393,7 +442,7 @@ class SynthMultiLabel(MultiLabelDataset):
                                  ('disc', 'ring') else 0.0)))
                 continue
             shape = _DISTRACTOR_SHAPES[_pick(rnd, len(_DISTRACTOR_SHAPES))]
-            color = _jitter(rnd, CLASS_PALETTE[_pick(
+            color = _jitter(rnd, self.class_table[_pick(
                 rnd, self.num_classes)][2])
             if shape == 'ellipse':
                 params = (cx, cy, r, r / (2.5 + 1.5 * rnd.random()), angle)

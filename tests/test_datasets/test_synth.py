@@ -244,3 +244,61 @@ def test_converter_cli_and_coco_dataset(tmp_path, monkeypatch):
     assert [list(coco_ds.get_data_info(i)['gt_label'])
             for i in range(len(coco_ds))] == \
         [ds.get_cat_ids(i) for i in range(len(ds))]
+
+
+GRID_PAIRS = tuple((i, 99 - i) for i in range(30))
+
+
+def test_grid_class_set_names_and_limits():
+    from oprl_mm.datasets.synth import grid_classes
+    table = grid_classes()
+    assert len(table) == 128 and len({t[0] for t in table}) == 128
+    ds = SynthMultiLabel(split='val', num_images=20, num_classes=100,
+                         class_set='grid')
+    names = ds.metainfo['classes']
+    assert len(names) == 100
+    assert names[:3] == ('small red disc', 'large red disc',
+                         'small red square')
+    with pytest.raises(ValueError, match='num_classes'):
+        SynthMultiLabel(num_classes=129, class_set='grid')
+    with pytest.raises(ValueError, match='num_classes'):
+        SynthMultiLabel(num_classes=13)
+    with pytest.raises(ValueError, match='class_set'):
+        SynthMultiLabel(class_set='other')
+
+
+def test_grid_sizes_are_separated():
+    ds = SynthMultiLabel(split='train', num_images=300, num_classes=100,
+                         class_set='grid', size_range=(0.14, 0.42))
+    lo, hi = 0.14 * 64, 0.42 * 64
+    small, large = [], []
+    for i in range(len(ds)):
+        for obj in ds.get_layout(i)['objects']:
+            side = 2 * obj['geometry'][2]
+            size_class = ds.class_table[obj['label']][3]
+            (small if size_class == 0 else large).append(side)
+            assert obj['shape'] == ds.class_table[obj['label']][1]
+    gap = (hi - lo) * 0.43, (hi - lo) * 0.57
+    assert max(small) <= lo + gap[0] + 1e-6
+    assert min(large) >= lo + gap[1] - 1e-6
+
+
+def test_grid_cooccurrence_and_shift():
+    kwargs = dict(num_classes=100, class_set='grid', cooccur_pairs=GRID_PAIRS)
+    train = _label_matrix(SynthMultiLabel('train', 3000, **kwargs))
+    shift = _label_matrix(SynthMultiLabel('val_shift', 1000, **kwargs))
+    rates = [_partner_rate(train, a, b) for a, b in GRID_PAIRS]
+    assert np.mean(rates) > 0.75
+    assert max(_partner_rate(shift, a, b) for a, b in GRID_PAIRS) == 0
+    # every class occurs in training
+    assert train.any(0).all()
+
+
+def test_palette_is_the_default_class_set():
+    a = SynthMultiLabel(split='train', num_images=50)
+    b = SynthMultiLabel(split='train', num_images=50, class_set='palette')
+    assert a.metainfo == b.metainfo
+    for i in range(len(a)):
+        assert a.get_layout(i)['objects'] == b.get_layout(i)['objects']
+        assert np.array_equal(a.get_data_info(i)['img'],
+                              b.get_data_info(i)['img'])

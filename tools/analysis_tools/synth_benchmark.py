@@ -10,7 +10,9 @@ of mAP, CF1 and OF1 (mean +- std over seeds)::
         [--variants oprl csra linear ...] [--out docs/synth_benchmark.md]
 
 Variants: the OPRL head as configured, without SPA, without SAPM, without
-BRRM, without the aux loss (SAS), mmpretrain's ``CSRAClsHead`` and
+BRRM, without the aux loss (SAS), with the linear-cost options
+(``linear_cost``: label_dims 128, cooccurrence_topk 8, brrm_c_hidden_dims 32;
+not run by default), mmpretrain's ``CSRAClsHead`` and
 ``MultiLabelLinearClsHead``. The baselines keep the backbone and the loss
 (ASL) and drop the OPRL neck.
 """
@@ -37,7 +39,10 @@ def variant_cfg(cfg: Config, variant: str) -> Config:
         no_spa=dict(use_spa=False),
         no_sapm=dict(use_sapm=False),
         no_brrm=dict(use_brrm=False),
-        no_aux=dict(use_aux_loss=False))
+        no_aux=dict(use_aux_loss=False),
+        # the linear-cost options of docs/large_vocabulary.md at D = 512
+        linear_cost=dict(
+            label_dims=128, cooccurrence_topk=8, brrm_c_hidden_dims=32))
     if variant == 'oprl':
         pass
     elif variant in switches:
