@@ -111,6 +111,7 @@ def test_unreachable_pretrained_weights_say_what_to_do(tmp_path, tiny_data,
     assert proc.returncode != 0
     assert 'Could not download pretrained weights' in proc.stderr
     assert 'model.backbone.init_cfg=None' in proc.stderr
+    assert 'model.backbone.frozen_stages=-1' in proc.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is visible')

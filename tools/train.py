@@ -77,7 +77,9 @@ def main():
             f'Could not download pretrained weights ({err}). Point '
             'model.backbone.init_cfg.checkpoint at a local file, or train '
             'from scratch with --cfg-options model.backbone.init_cfg=None '
-            '(README, "Pretrained weights").')
+            'model.backbone.frozen_stages=-1 model.backbone.norm_eval=False '
+            'model.backbone.norm_cfg.requires_grad=True (random weights '
+            'must not stay frozen; README, "Pretrained weights").')
     del runner
     teardown_distributed()
 

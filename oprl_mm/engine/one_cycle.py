@@ -59,6 +59,11 @@ class OneCycleLRMomentum(OneCycleLR):
                  anneal_strategy: str = 'cos',
                  pct_start: float = 0.3,
                  **kwargs):
+        if kwargs.get('three_phase'):
+            raise ValueError(
+                'OneCycleLRMomentum follows torch\'s two-phase one-cycle; '
+                'three_phase=True is not supported (use mmengine\'s '
+                'OneCycleLR, which leaves the momentum alone)')
         if not 0 <= base_momentum <= max_momentum < 1:
             raise ValueError(
                 'OneCycleLRMomentum needs 0 <= base_momentum <= max_momentum '

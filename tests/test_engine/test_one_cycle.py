@@ -52,3 +52,39 @@ def test_bad_momentum_names_the_keys():
         PARAM_SCHEDULERS.build(
             dict(type='OneCycleLRMomentum', optimizer=opt, eta_max=1e-3,
                  end=10, base_momentum=0.99, max_momentum=0.9))
+
+
+def test_three_phase_is_refused():
+    opt = OptimWrapper(torch.optim.AdamW(torch.nn.Linear(2, 2).parameters()))
+    with pytest.raises(ValueError, match='three_phase'):
+        PARAM_SCHEDULERS.build(
+            dict(type='OneCycleLRMomentum', optimizer=opt, eta_max=1e-3,
+                 end=10, three_phase=True))
+
+
+def test_epoch_config_and_resume_follow_torch():
+    """Built from an epoch-based config (as in the configs) and restored
+    from its state_dict half-way, it still follows torch step by step."""
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=1.0)
+    cfg = dict(type='OneCycleLRMomentum', eta_max=5e-5, pct_start=0.2,
+               by_epoch=True, begin=0, end=4)
+    build = PARAM_SCHEDULERS.get('OneCycleLRMomentum').build_iter_from_epoch
+    args = {k: v for k, v in cfg.items() if k != 'type'}
+    scheduler = build(OptimWrapper(opt), epoch_length=5, **args)
+    ref_opt = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    ref = torch.optim.lr_scheduler.OneCycleLR(
+        ref_opt, max_lr=5e-5, total_steps=20, pct_start=0.2)
+    for _ in range(8):
+        opt.step(), ref_opt.step(), scheduler.step(), ref.step()
+    state, opt_state = scheduler.state_dict(), opt.state_dict()
+    opt2 = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    resumed = build(OptimWrapper(opt2), epoch_length=5, **args)
+    opt2.load_state_dict(opt_state)
+    resumed.load_state_dict(state)
+    for _ in range(11):
+        opt2.step(), ref_opt.step(), resumed.step(), ref.step()
+        group, ref_group = opt2.param_groups[0], ref_opt.param_groups[0]
+        assert group['lr'] == pytest.approx(ref_group['lr'], rel=1e-12)
+        assert group['betas'][0] == pytest.approx(ref_group['betas'][0],
+                                                  rel=1e-12)

@@ -1,8 +1,9 @@
 # OPRL with a ResNet-101 backbone (paper Fig. 2, Eq. 1-16).
 # The backbone starts from mmpretrain's ImageNet-1k ResNet-101. Without
-# network access, point `checkpoint` at a local copy, or set
-# `model.backbone.init_cfg=None` to train from scratch (README, "Pretrained
-# weights").
+# network access, point `checkpoint` at a local copy, or train from scratch
+# with `model.backbone.init_cfg=None` AND the frozen parts below unfrozen
+# (`frozen_stages=-1`, `norm_eval=False`, `norm_cfg.requires_grad=True`;
+# README, "Pretrained weights").
 _base_ = ['./oprl.py']
 
 model = dict(

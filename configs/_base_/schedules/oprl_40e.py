@@ -4,11 +4,14 @@
 # gives the value; docs/fidelity.md lists each choice and its source.
 optim_wrapper = dict(
     # weight decay 5e-3: SADCL. Applied to every trained parameter, as
-    # Query2Label's and SADCL's single AdamW parameter group does.
+    # Query2Label's and SADCL's single AdamW parameter group does. beta2
+    # 0.999 (Query2Label); beta1 is set by the scheduler below.
     optimizer=dict(
-        type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3),
-    # gradient norm clipped at 10: SADCL
-    clip_grad=dict(max_norm=10.0, norm_type=2),
+        type='AdamW', lr=5e-5, betas=(0.95, 0.999), weight_decay=5e-3),
+    # No gradient clipping: SADCL's config names max_clip_grad_norm 10, but
+    # its training loop never applies it (the call is commented out), and
+    # Query2Label does not clip. To clip anyway:
+    #   optim_wrapper = dict(clip_grad=dict(max_norm=10.0))
 )
 # Mixed precision (SADCL's `amp`, the lineage's default on GPU):
 #   python tools/train.py CONFIG --amp

@@ -20,10 +20,10 @@ def check_class_count(model, dataset, split: str) -> None:
         raise ValueError(
             f'the {split} set ({type(dataset).__name__}) has {len(classes)} '
             f'classes but the head has num_classes={num_classes}: set '
-            f'num_classes={len(classes)} in the dataset config (it sets '
-            'model.head.num_classes and data_preprocessor.num_classes), or '
-            f'point {split}_dataloader at a dataset with {num_classes} '
-            'classes')
+            f'num_classes = {len(classes)} in the dataset config file, or '
+            f'--cfg-options model.head.num_classes={len(classes)} '
+            f'data_preprocessor.num_classes={len(classes)}, or point '
+            f'{split}_dataloader at a dataset with {num_classes} classes')
 
 
 @HOOKS.register_module()
@@ -39,12 +39,20 @@ class ClassCountCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        check_class_count(runner.model, runner.train_dataloader.dataset,
-                          'train')
+        self._check(runner, 'train')
 
     def before_val(self, runner) -> None:
-        check_class_count(runner.model, runner.val_dataloader.dataset, 'val')
+        self._check(runner, 'val')
 
     def before_test(self, runner) -> None:
-        check_class_count(runner.model, runner.test_dataloader.dataset,
-                          'test')
+        self._check(runner, 'test')
+
+    @staticmethod
+    def _check(runner, split: str) -> None:
+        # a loop run by hand (e.g. a TestLoop on another split) may leave the
+        # configured one unset: there is then nothing configured to check
+        if getattr(runner, f'{split}_loop') is None:
+            return
+        check_class_count(runner.model,
+                          getattr(runner, f'{split}_dataloader').dataset,
+                          split)

@@ -3,7 +3,7 @@ from typing import Dict, List, Union
 
 import torch
 from mmengine.runner import ValLoop
-from mmengine.runner.loops import _parse_losses
+from mmengine.runner.loops import _parse_losses, _update_losses
 from mmengine.runner.amp import autocast
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
@@ -65,6 +65,8 @@ class RawAndEMAValLoop(ValLoop):
         for data_batch in self.dataloader:
             with autocast(enabled=self.fp16):
                 outputs = self.runner.model.val_step(data_batch)
+            # losses a val_step may return are not data samples
+            outputs, _ = _update_losses(outputs, {})
             self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         return {RAW_PREFIX + key: value for key, value in metrics.items()}

@@ -38,8 +38,9 @@ def asymmetric_loss(prob: Tensor,
     and the paper's code lineage (Query2Label, SADCL ``--dtgfl``) train;
     a negative then gets dL/dp = p_m^gamma_neg / (1 - p_m) for p > clip.
     Without it (mmpretrain's ``AsymmetricLoss``) the factor's own derivative
-    adds gamma_neg * p_m^(gamma_neg - 1) * -log(1 - p_m), 2-5 times more
-    gradient on negatives at gamma_neg 4, clip 0.05.
+    adds gamma_neg * p_m^(gamma_neg - 1) * -log(1 - p_m): a negative's
+    gradient grows by 1 + gamma_neg (1 - p_m)(-log(1 - p_m)) / p_m, up to
+    5 times at gamma_neg 4 just above the clip, about 2 times at p = 0.95.
 
     Args:
         prob (Tensor): N x C probabilities in [0, 1].
