@@ -87,7 +87,8 @@ def run(inferencer, images, args, console):
 def print_table(results, failed, args, console):
     from rich.table import Table
 
-    table = Table(title=f'{len(results)} images, thr={args.thr}')
+    table = Table(
+        title=f'{len(results) + len(failed)} images, thr={args.thr}')
     table.add_column('image', overflow='fold')
     table.add_column('labels (score)')
     for result in results:
