@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from oprl_mm.apis.cli import add_model_args
+from oprl_mm.apis.cli import add_launcher_args, add_model_args
 
 
 def parse_args():
@@ -28,14 +28,7 @@ def parse_args():
         action='store_true',
         help='print the per-class AP table and save it as CSV in the work '
         'dir')
-    parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     return parser.parse_args()
 
 

@@ -7,9 +7,13 @@ import sys
 import urllib.error
 
 import torch
-
 from mmengine.config import DictAction
 from mmengine.runner import Runner
+
+# importing oprl_mm registers its modules and the checkpoint allowlist
+from oprl_mm.apis.cli import add_launcher_args
+from oprl_mm.engine.runner_setup import (enable_auto_scale_lr, load_config,
+                                         setup_launcher, teardown_distributed)
 
 
 def parse_args():
@@ -24,8 +28,6 @@ def parse_args():
         help='resume from the given checkpoint, or from the latest '
         'checkpoint of the work dir when no path is given')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate with the real total batch size')
@@ -36,21 +38,12 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, e.g. train_cfg.max_epochs=1')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    import oprl_mm  # noqa: F401  (registers modules, checkpoint allowlist)
-    from oprl_mm.engine.runner_setup import (enable_auto_scale_lr,
-                                             load_config, setup_launcher,
-                                             teardown_distributed)
 
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     setup_launcher(cfg, args.launcher)

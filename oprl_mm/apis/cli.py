@@ -64,6 +64,22 @@ def add_model_args(parser: argparse.ArgumentParser,
     return parser
 
 
+def add_launcher_args(
+        parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--amp``, ``--launcher`` and ``--local-rank``, as
+    ``tools/train.py`` and ``tools/test.py`` (and their dist_*.sh) take them.
+    """
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
 def config_from_args(args: argparse.Namespace, work_dir=None):
     """The config of ``args.config`` with ``args.cfg_options`` merged."""
     return load_config(args.config, args.cfg_options, work_dir)
