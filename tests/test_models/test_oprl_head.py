@@ -184,3 +184,34 @@ def test_linear_cost_head_sets_cooccurrence():
     head.set_cooccurrence(a)
     top = a.clone().fill_diagonal_(-1).topk(2, dim=1).values
     torch.testing.assert_close(head.gcn.neighbour_weight, top)
+
+
+def test_openimages_config_neck_head_under_half_the_backbone():
+    """oprl_r101_openimages448: 9,605 classes, neck + head at most half of
+    ResNet-101's multiply-adds at 448 (31.33 G by mmengine's counter, the
+    figure of docs/efficiency.md), counted by the same counter."""
+    import os.path as osp
+
+    import torch.nn as nn
+    from mmengine.analysis import FlopAnalyzer
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/oprl/oprl_r101_openimages448.py')).model
+    assert cfg.head.num_classes == 9605
+
+    class NeckHead(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.neck = MODELS.build(cfg.neck)
+            self.head = MODELS.build(cfg.head)
+
+        def forward(self, feat):
+            return self.head(self.neck((feat, )))
+
+    model = NeckHead().eval()
+    analyzer = FlopAnalyzer(model, (torch.randn(1, 2048, 14, 14), ))
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    # embedding_bag (the top-k message, 2 x C k d = 0.08 G) is not counted
+    assert analyzer.total() <= 0.5 * 31.33e9

@@ -160,7 +160,7 @@ def main():
         print(f'median index time {statistics.median(times):.1f} s, '
               f'{statistics.median(cpus):.1f} s of CPU '
               f'({num_rows / statistics.median(cpus) / 1e6:.2f} M rows per '
-              'CPU second), peak memory +{max(peaks) / 1024:.2f} GiB; '
+              f'CPU second), peak memory +{max(peaks) / 1024:.2f} GiB; '
               f'{platform.processor() or platform.machine()}, '
               f'{os.cpu_count()} CPUs')
         if args.cooccurrence:
