@@ -10,10 +10,12 @@ options of ``configs/oprl/oprl_r101_openimages448.py``: ``label_dims``,
   backbone's 2048 x 14 x 14 map (ResNet-101 at 448), with a handle for
   ``embedding_bag`` (the sparse co-occurrence message, which the counter
   does not know: indices x row width);
-* CPU time of one forward pass of one image (``torch.inference_mode``,
-  median of ``--runs`` passes after one warm-up);
+* CPU time of one forward pass of one image: process CPU time (all
+  ``--threads`` threads together), ``torch.inference_mode``, median of
+  ``--runs`` passes after one warm-up; CPU time rather than wall time, as
+  the steadier figure on a shared machine;
 * peak memory of one training step at batch 2 (forward, both losses,
-  backward, AdamW step): the peak resident set (Linux ``VmHWM``) of a fresh
+  backward, AdamW step) and its CPU time: the peak resident set (Linux ``VmHWM``) of a fresh
   process that builds the neck and head and runs the step, so weights,
   gradients, optimizer states and activations are all in it (the Python,
   torch and mmpretrain runtime alone is about 0.5 GB).
@@ -21,7 +23,8 @@ options of ``configs/oprl/oprl_r101_openimages448.py``: ``label_dims``,
 Every measurement runs in its own process, watched by this one: a process
 whose resident memory passes ``--max-memory-gb`` or that runs longer than
 ``--timeout`` seconds is stopped and reported as "did not fit" or "over N
-s". ``--full-model`` also runs one training step of the whole
+s"; what a stopped process finished (parameters first, then time, then
+multiply-adds) is still reported. ``--full-model`` also runs one training step of the whole
 ``oprl_r101_openimages448`` model (ResNet-101 included, batch 2 at 448)::
 
     python tools/analysis_tools/large_vocab_cost.py \
