@@ -97,11 +97,14 @@ class Predictions:
 
         from oprl_mm.apis import split_dataloader_cfg, split_predictions
 
+        # loading the model also sets the config's default scope, which
+        # the dataset's registry lookup needs
+        model = self.load_model()
         loader = Runner.build_dataloader(
             split_dataloader_cfg(self.cfg, split))
         with Progress(transient=True) as progress:
             task = progress.add_task(split, total=len(loader.dataset))
-            return split_predictions(self.load_model(), loader,
+            return split_predictions(model, loader,
                                      lambda n: progress.advance(task, n))
 
     def __call__(self, split, dump=None):
