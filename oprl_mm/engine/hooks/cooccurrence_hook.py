@@ -54,8 +54,8 @@ def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
 class CooccurrenceHook(Hook):
     """Compute SAPM's co-occurrence matrix A from the training split.
 
-    Before the first training iteration this hook builds the N x C label
-    matrix of the training set and sets ``A[i, j] = P(j | i)``
+    Before the first training iteration this hook gathers the (image,
+    class) pairs of the training set's positive labels and sets ``A[i, j] = P(j | i)``
     (:func:`~oprl_mm.models.layers.cooccurrence_matrix`) on the model's
     :class:`~oprl_mm.models.heads.OPRLHead`, unless the head reads A from
     ``cooccurrence_file`` or has SAPM switched off. The EMA copy receives it
