@@ -6,6 +6,7 @@ from .loading import (LoadImageFromFileOrSkip, UnreadableImageError,
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
 from .open_images import OpenImages
 from .synth import SynthMultiLabel
+from .synth_entangled import SynthEntangled
 from .transforms import RandomColorCutout
 from .vg500 import VG500
 from .verify import verify_dataset
@@ -14,5 +15,5 @@ __all__ = [
     'CocoMultiLabel', 'CsvMultiLabel', 'LoadImageFromFileOrSkip',
     'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
     'OpenImages',
-    'RandomColorCutout', 'SynthMultiLabel', 'VG500', 'verify_dataset'
+    'RandomColorCutout', 'SynthEntangled', 'SynthMultiLabel', 'VG500', 'verify_dataset'
 ]

@@ -1,18 +1,22 @@
 """The baselines OPRL is compared with, as mmpretrain model configs.
 
 Each keeps the backbone of the OPRL model it is compared with and replaces
-the Encoder_t neck and the OPRL head:
+the OPRL head (and, unless ``neck`` is given, the Encoder_t neck):
 
 - ``linear``: global average pooling and mmpretrain's
   ``MultiLabelLinearClsHead``;
 - ``csra``: mmpretrain's ``CSRAClsHead`` on the feature map, one head with
   lambda 0.1 (CSRA's setting for ResNet-101).
 
+With ``neck`` (the OPRL model's Encoder_t config) the baseline head sits
+behind the same neck, so that a comparison separates what the neck does
+from what OPRL's head does.
+
 ``tools/analysis_tools/benchmark.py`` measures their cost and
 ``tools/analysis_tools/synth_benchmark.py`` trains them.
 """
 import copy
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 BASELINES = ('linear', 'csra')
 
@@ -20,9 +24,11 @@ BASELINES = ('linear', 'csra')
 def baseline_neck_head(name: str,
                        num_classes: int,
                        in_channels: int,
-                       loss: Optional[dict] = None
-                       ) -> Tuple[Optional[dict], dict]:
-    """The neck (None for no neck) and head configs of a baseline.
+                       loss: Optional[dict] = None,
+                       neck: Optional[dict] = None
+                       ) -> Tuple[Union[None, dict, List[dict]], dict]:
+    """The neck (None for no neck, a list for a chain) and head configs of
+    a baseline.
 
     Args:
         name (str): One of :data:`BASELINES`.
@@ -30,26 +36,34 @@ def baseline_neck_head(name: str,
         in_channels (int): Channels of the backbone's feature map.
         loss (dict, optional): The head's loss; None keeps the head's
             default. Defaults to None.
+        neck (dict, optional): A neck that keeps the map's shape (e.g.
+            OPRL's ``TransformerEncoderNeck``) to put before the head (and
+            before the pooling of ``linear``). Defaults to None.
     """
     head = dict(num_classes=num_classes, in_channels=in_channels)
     if loss is not None:
         head['loss'] = loss
+    before = [copy.deepcopy(neck)] if neck is not None else []
     if name == 'linear':
-        return dict(type='GlobalAveragePooling'), dict(
+        necks = before + [dict(type='GlobalAveragePooling')]
+        return necks if len(necks) > 1 else necks[0], dict(
             type='MultiLabelLinearClsHead', **head)
     if name == 'csra':
-        return None, dict(type='CSRAClsHead', num_heads=1, lam=0.1, **head)
+        return before[0] if before else None, dict(
+            type='CSRAClsHead', num_heads=1, lam=0.1, **head)
     raise ValueError(f'unknown baseline {name!r}; one of {BASELINES}')
 
 
 def baseline_model(name: str,
                    model: dict,
-                   loss: Optional[dict] = None) -> dict:
+                   loss: Optional[dict] = None,
+                   keep_neck: bool = False) -> dict:
     """An ``ImageClassifier`` config of a baseline on the backbone of an
     OPRL model config (whose head gives ``num_classes`` and
-    ``in_channels``)."""
-    neck, head = baseline_neck_head(name, model['head']['num_classes'],
-                                    model['head']['in_channels'], loss)
+    ``in_channels``), behind the model's own neck with ``keep_neck``."""
+    neck, head = baseline_neck_head(
+        name, model['head']['num_classes'], model['head']['in_channels'],
+        loss, model.get('neck') if keep_neck else None)
     return dict(
         type='ImageClassifier',
         backbone=copy.deepcopy(model['backbone']),

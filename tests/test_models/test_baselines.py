@@ -41,3 +41,18 @@ def test_loss_is_passed_on_and_default_kept():
 def test_unknown_baseline():
     with pytest.raises(ValueError, match='linear'):
         baseline_neck_head('mlp', 5, 64)
+
+
+@pytest.mark.parametrize('name', BASELINES)
+def test_baseline_behind_the_oprl_neck(name):
+    init_default_scope('mmpretrain')
+    cfg = baseline_model(name, OPRL, keep_neck=True)
+    model = MODELS.build(cfg)
+    assert type(model.head).__name__ != 'OPRLHead'
+    necks = [m for m in model.modules()
+             if type(m).__name__ == 'TransformerEncoderNeck']
+    assert len(necks) == 1
+    # the neck config is copied, not shared
+    neck = cfg['neck'][0] if name == 'linear' else cfg['neck']
+    assert neck == OPRL['neck'] and neck is not OPRL['neck']
+    assert model(torch.randn(2, 3, 32, 32), mode='tensor').shape == (2, 5)

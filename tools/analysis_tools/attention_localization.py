@@ -116,8 +116,11 @@ class Shares:
         self.pairs += int(valid.sum())
 
 
-def measure(inferencer, dataset, num_images=None, batch_size=50):
-    """Sums over (image, true label) pairs of the box shares."""
+def measure(inferencer, dataset, num_images=None, batch_size=50,
+            progress=True):
+    """Sums over (image, true label) pairs of the box shares.
+
+    ``inferencer`` needs ``model`` and ``num_classes`` only."""
     from rich.progress import track
 
     from oprl_mm.apis import class_box_masks
@@ -126,8 +129,9 @@ def measure(inferencer, dataset, num_images=None, batch_size=50):
     total = len(dataset) if num_images is None else min(
         num_images, len(dataset))
     shares = Shares(num_classes)
-    for start in track(
-            range(0, total, batch_size), description='localisation'):
+    starts = range(0, total, batch_size)
+    for start in track(starts, description='localisation') if progress \
+            else starts:
         infos, boxes, labels, shapes = batch_boxes(
             dataset, range(start, min(start + batch_size, total)))
         outputs, true = batch_maps(inferencer.model, dataset, infos,
