@@ -19,6 +19,9 @@ SMALL = [
     'val_shift_dataloader.dataset.num_images=40',
     'train_dataloader.batch_size=32', 'train_dataloader.num_workers=0',
     'val_dataloader.num_workers=0', 'val_shift_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.persistent_workers=False',
+    'val_shift_dataloader.persistent_workers=False',
     'train_cfg.max_epochs=1', 'param_scheduler.end=1'
 ]
 
@@ -48,7 +51,7 @@ def test_variants_switch_one_thing():
 
 def test_small_sweep_measures_and_repeats(tmp_path, capsys):
     args = ['--config', CONFIG, '--seeds', '0', '--variants', 'oprl',
-            'no_amp', 'linear_neck', '--small-side', '0.3', '--out',
+            'no_amp', 'linear_neck', '--small-side', '0.2', '--out',
             str(tmp_path / 'table.md'), '--cfg-options'] + SMALL
     synth_benchmark.main(['--work-dir', str(tmp_path / 'a')] + args)
     results = json.load(open(tmp_path / 'a' / 'results.json'))

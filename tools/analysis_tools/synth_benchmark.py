@@ -84,7 +84,7 @@ def variant_cfg(cfg: Config, variant: str) -> Config:
         cfg.model.neck, cfg.model.head = baseline_neck_head(
             name, head.num_classes, head.in_channels,
             head.get('loss', dict(type='AsymmetricLoss', gamma_neg=4.0)),
-            cfg.model.neck if behind else None)
+            cfg.model.get('neck') if behind else None)
         cfg.custom_hooks = [
             h for h in cfg.custom_hooks if h['type'] != 'CooccurrenceHook'
         ]
