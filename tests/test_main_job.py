@@ -58,3 +58,35 @@ def test_train_then_test_reproduces_validation(tmp_path):
     assert len(tested['AP_classwise']) == 10
     for key in ('mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1'):
         assert tested[key] == pytest.approx(last_val[key], abs=1e-3), key
+
+
+def test_hard_setting_trains_with_one_command(tmp_path):
+    """configs/oprl/oprl_r18_synth_entangled.py through tools/train.py at a
+    reduced size: an 8 x 8 last map, the dependents' classes, one
+    validation per epoch."""
+    work = tmp_path / 'work'
+    proc = run([
+        osp.join(ROOT, 'tools/train.py'),
+        osp.join(ROOT, 'configs/oprl/oprl_r18_synth_entangled.py'),
+        '--work-dir', str(work), '--cfg-options'
+    ] + SMALL, tmp_path)
+    assert proc.stdout.count('|    mAP |     CP |') == 2
+    (dumped, ) = work.glob('*.py')  # the config as the run read it
+    assert "type='SynthEntangled'" in dumped.read_text()
+    assert (work / 'epoch_2.pth').is_file()
+
+
+def test_hard_setting_last_map_is_8x8():
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    import oprl_mm  # noqa: F401
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/oprl/oprl_r18_synth_entangled.py'))
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        (feat, ) = model.backbone(torch.zeros(1, 3, 64, 64))
+    assert feat.shape == (1, cfg.model.head.in_channels, 8, 8)
