@@ -16,12 +16,10 @@ CONFIG = osp.join(ROOT, 'configs/oprl/oprl_r18_synth_entangled.py')
 SMALL = [
     'train_dataloader.dataset.num_images=64',
     'val_dataloader.dataset.num_images=40',
-    'val_shift_dataloader.dataset.num_images=40',
     'train_dataloader.batch_size=32', 'train_dataloader.num_workers=0',
-    'val_dataloader.num_workers=0', 'val_shift_dataloader.num_workers=0',
+    'val_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'val_dataloader.persistent_workers=False',
-    'val_shift_dataloader.persistent_workers=False',
     'train_cfg.max_epochs=1', 'param_scheduler.end=1'
 ]
 

@@ -94,13 +94,16 @@ def variant_cfg(cfg: Config, variant: str) -> Config:
 
 
 def split_scores(model, cfg: Config, split: str):
-    """N x C scores and targets of a split, and its dataset."""
+    """N x C scores and targets of a split, and its dataset. Every split is
+    read through ``val_dataloader`` with its dataset's ``split`` replaced,
+    so that overrides of ``val_dataloader`` reach ``val_shift`` too."""
     from mmengine.runner import Runner
 
-    from oprl_mm.apis import split_dataloader_cfg
     from oprl_mm.apis.calibration import (metric_scores_targets,
                                           split_predictions)
-    loader = Runner.build_dataloader(split_dataloader_cfg(cfg, split))
+    loader_cfg = copy.deepcopy(cfg.val_dataloader)
+    loader_cfg.dataset.split = split
+    loader = Runner.build_dataloader(loader_cfg)
     scores, target = metric_scores_targets(split_predictions(model, loader))
     return scores, target, loader.dataset
 
