@@ -1,8 +1,11 @@
-"""Write the SynthMultiLabel splits as PNG images plus COCO annotations.
+"""Write the SynthMultiLabel (or SynthEntangled) splits as PNG images plus
+COCO annotations.
 
 Example::
 
     python tools/dataset_converters/synth_to_coco.py --out-dir data/synth
+    python tools/dataset_converters/synth_to_coco.py --dataset SynthEntangled \
+        --splits val --out-dir data/synth_entangled
 
 gives ``data/synth/<split>/<idx>.png`` and
 ``data/synth/annotations/instances_<split>.json``, readable by
@@ -12,12 +15,18 @@ ann_file='annotations/instances_val.json', data_prefix='val')``.
 import argparse
 
 from oprl_mm.datasets.synth import SPLITS, SynthMultiLabel, write_coco
+from oprl_mm.datasets.synth_entangled import SynthEntangled
+
+DATASETS = dict(SynthMultiLabel=SynthMultiLabel, SynthEntangled=SynthEntangled)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Export SynthMultiLabel splits in COCO format')
     parser.add_argument('--out-dir', required=True, help='output folder')
+    parser.add_argument(
+        '--dataset', default='SynthMultiLabel', choices=sorted(DATASETS),
+        help='which embedded set (default SynthMultiLabel)')
     parser.add_argument(
         '--splits', nargs='+', default=list(SPLITS), choices=SPLITS,
         help='splits to write')
@@ -35,7 +44,7 @@ def parse_args():
 def main():
     args = parse_args()
     for split in args.splits:
-        dataset = SynthMultiLabel(
+        dataset = DATASETS[args.dataset](
             split=split,
             num_images=args.num_images,
             img_size=args.img_size,
