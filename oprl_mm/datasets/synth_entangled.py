@@ -164,21 +164,13 @@ class SynthEntangled(SynthMultiLabel):
     def load_data_list(self) -> List[dict]:
         """Draw the layout of every image of the split."""
         rnd = random.Random(f'SynthEntangled/{self.seed}/{self.split}')
-        self._lookalikes = [
-            (shape, color) for shape in _LOOKALIKE_SHAPES
-            for _, color in self._class_colors()
-            if (shape, color) not in {(s, c) for _, s, c, _ in
-                                      self.class_table}
-        ]
+        classes = {(shape, color) for _, shape, color, _ in self.class_table}
+        colors = list(dict.fromkeys(c for _, _, c, _ in self.class_table))
+        # every (class shape, class colour) that is not a class
+        self._lookalikes = [(shape, color) for shape in _LOOKALIKE_SHAPES
+                            for color in colors
+                            if (shape, color) not in classes]
         return [self._draw_layout(rnd) for _ in range(self.num_images)]
-
-    def _class_colors(self) -> List[Tuple[str, Tuple[int, int, int]]]:
-        seen, colors = set(), []
-        for name, _, color, _ in self.class_table:
-            if color not in seen:
-                seen.add(color)
-                colors.append((name.split()[0], color))
-        return colors
 
     # ------------------------------------------------------------ labels
     def _weighted_pick(self, rnd: random.Random,
