@@ -239,7 +239,51 @@ def tables(results, variants) -> str:
     if len(loc_lines) > 2:
         text += '\n\nAttention localisation on `val` (percent):\n\n' + \
             '\n'.join(loc_lines)
+    paired = paired_table(results, variants)
+    if paired:
+        text += ('\n\nEach variant minus `oprl` of the same seed, mean ± std '
+                 'over seeds, (n/N): the seeds whose difference has the '
+                 'sign of the mean:\n\n' + paired)
     return text
+
+
+PAIRED = (('val mAP', lambda r: r['val']['mAP']),
+          ('val_shift mAP', lambda r: r['val_shift']['mAP']),
+          ('gap', lambda r: r['gap']),
+          ('small mAP', lambda r: r['small_mAP']),
+          ('dep. AP shift', lambda r: r.get('val_shift_dependent_AP')),
+          ('SPA share', lambda r: 100 * r['localisation']['spa_share']
+           if 'localisation' in r else None),
+          ('SPA pointing', lambda r: 100 * r['localisation']['spa_pointing']
+           if 'localisation' in r else None))
+
+
+def paired_table(results, variants, reference='oprl') -> str:
+    """Per-seed differences of each variant from ``reference``."""
+    ref = {r['seed']: r for r in results if r['variant'] == reference}
+    if not ref:
+        return ''
+    lines = ['| model | ' + ' | '.join(n for n, _ in PAIRED) + ' |',
+             '|---' * (len(PAIRED) + 1) + '|']
+    for variant in variants:
+        rows = [r for r in results
+                if r['variant'] == variant and r['seed'] in ref]
+        if variant == reference or not rows:
+            continue
+        cells = []
+        for _, get in PAIRED:
+            diffs = [get(r) - get(ref[r['seed']]) for r in rows
+                     if get(r) is not None and get(ref[r['seed']])
+                     is not None]
+            if not diffs:
+                cells.append('-')
+                continue
+            mean = float(np.mean(diffs))
+            agree = sum(np.sign(d) == np.sign(mean) for d in diffs)
+            cells.append(f'{mean:+.2f} ± {np.std(diffs):.2f} '
+                         f'({agree}/{len(diffs)})')
+        lines.append(f'| {variant} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def parse_args(argv=None):
