@@ -62,8 +62,8 @@ def test_train_then_test_reproduces_validation(tmp_path):
 
 def test_hard_setting_trains_with_one_command(tmp_path):
     """configs/oprl/oprl_r18_synth_entangled.py through tools/train.py at a
-    reduced size: an 8 x 8 last map, the dependents' classes, one
-    validation per epoch."""
+    reduced size: it reads SynthEntangled, validates after each epoch and
+    saves its checkpoints."""
     work = tmp_path / 'work'
     proc = run([
         osp.join(ROOT, 'tools/train.py'),

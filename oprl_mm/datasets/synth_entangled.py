@@ -64,8 +64,10 @@ class SynthEntangled(SynthMultiLabel):
       the whole image, instead of on one object, sees classes that are not
       there;
     - with probability 0.25 a saturated non-class shape in a class colour
-      (elongated ellipse, line or hollow frame), up to 0.3 of the image side;
-    - with probability 0.25 a grey class shape (grey levels 50-190).
+      (elongated ellipse or hollow frame up to 0.3 of the image side, or a
+      thin line up to 0.48);
+    - with probability 0.25 a grey class shape (grey level 50-190, each
+      channel jittered by up to +-6).
 
     Args:
         split (str): ``'train'``, ``'val'`` or ``'val_shift'``.

@@ -62,7 +62,8 @@ HEAD_SWITCHES = dict(
     no_sapm=dict(use_sapm=False),
     no_amp=dict(use_average_message=False),
     no_brrm=dict(use_brrm=False),
-    # the linear-cost options of docs/large_vocabulary.md at D = 512
+    # the linear-cost options of docs/large_vocabulary.md, sized for the
+    # ResNet-18's D = 512 (with a smaller D, label_dims 128 reduces less)
     linear_cost=dict(
         label_dims=128, cooccurrence_topk=8, brrm_c_hidden_dims=32))
 # older name of no_sas
@@ -81,6 +82,9 @@ def variant_cfg(cfg: Config, variant: str) -> Config:
     elif variant in HEAD_SWITCHES:
         head.update(HEAD_SWITCHES[variant])
     elif name in BASELINES and behind in ('', 'neck'):
+        if behind and cfg.model.get('neck') is None:
+            raise ValueError(f'variant {variant!r} puts the baseline behind '
+                             "the config's neck, but the config has none")
         cfg.model.neck, cfg.model.head = baseline_neck_head(
             name, head.num_classes, head.in_channels,
             head.get('loss', dict(type='AsymmetricLoss', gamma_neg=4.0)),
@@ -116,6 +120,8 @@ def class_ap(scores, target, rows=None):
 
     if rows is not None:
         scores, target = scores[rows], target[rows]
+    if not len(target):
+        return torch.full(target.shape[1:], torch.nan)
     ap = AveragePrecision.calculate(scores, target, average=None)
     return torch.where((target == 1).any(0), ap, torch.nan)
 
@@ -127,9 +133,10 @@ def small_rows(dataset, small_side: float):
     for i in range(len(dataset)):
         if hasattr(dataset, 'get_layout'):  # SynthMultiLabel: no rendering
             info, side = dataset.get_layout(i), dataset.img_size
-        else:
+        else:  # e.g. CocoMultiLabel: the size before any pipeline
             info = dataset.get_data_info(i)
-            side = max(info['ori_shape'])
+            side = max(info.get('ori_shape') or
+                       (info['height'], info['width']))
         boxes = np.asarray(info['gt_bboxes']).reshape(-1, 4)
         sides = np.maximum(boxes[:, 2] - boxes[:, 0],
                            boxes[:, 3] - boxes[:, 1])
@@ -275,6 +282,7 @@ def paired_table(results, variants, reference='oprl') -> str:
             diffs = [get(r) - get(ref[r['seed']]) for r in rows
                      if get(r) is not None and get(ref[r['seed']])
                      is not None]
+            diffs = [d for d in diffs if np.isfinite(d)]
             if not diffs:
                 cells.append('-')
                 continue
@@ -330,7 +338,9 @@ def run_and_save(cfg: Config, args, variant: str, seed: int) -> dict:
 def run_in_processes(todo, args):
     """Run (variant, seed) pairs ``args.jobs`` at a time, each in a child
     process of this script; a failed run stops the sweep."""
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(
+        os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    threads = max(1, cores // args.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
     base = [sys.executable, osp.abspath(__file__), '--config', args.config,
@@ -340,6 +350,17 @@ def run_in_processes(todo, args):
         base += ['--cfg-options'] + [
             f'{k}={v}' for k, v in args.cfg_options.items()]
     running, todo = [], list(todo)
+    try:
+        _schedule(todo, running, base, env, args)
+    finally:  # a failed run or Ctrl-C: no child outlives the sweep
+        for proc, log, _, _ in running:
+            proc.kill()
+            proc.wait()
+            log.close()
+
+
+def _schedule(todo, running, base, env, args):
+    """Start runs as slots free up; a failed run raises."""
     while todo or running:
         while todo and len(running) < args.jobs:
             variant, seed = todo.pop(0)
@@ -358,8 +379,6 @@ def run_in_processes(todo, args):
             log.close()
             running.remove(item)
             if proc.returncode != 0:
-                for other in running:
-                    other[0].kill()
                 raise RuntimeError(
                     f'run {variant} seed {seed} failed (exit '
                     f'{proc.returncode}); see {log.name}')
@@ -370,8 +389,9 @@ def main(argv=None):
     args = parse_args(argv)
     import oprl_mm  # noqa: F401
     for variant in args.variants:  # fail before the first run
-        variant_cfg(Config(dict(model=dict(head=dict(
-            num_classes=2, in_channels=2)), custom_hooks=[])), variant)
+        variant_cfg(Config(dict(model=dict(
+            neck=dict(type='TransformerEncoderNeck'), head=dict(
+                num_classes=2, in_channels=2)), custom_hooks=[])), variant)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
