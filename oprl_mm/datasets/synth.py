@@ -441,20 +441,8 @@ class SynthMultiLabel(MultiLabelDataset):
                          params=(cx, cy, r, angle if shape not in
                                  ('disc', 'ring') else 0.0)))
                 continue
-            shape = _DISTRACTOR_SHAPES[_pick(rnd, len(_DISTRACTOR_SHAPES))]
-            color = _jitter(rnd, self.class_table[_pick(
-                rnd, self.num_classes)][2])
-            if shape == 'ellipse':
-                params = (cx, cy, r, r / (2.5 + 1.5 * rnd.random()), angle)
-            elif shape == 'line':
-                t = math.radians(angle)
-                dx, dy = 1.6 * r * math.cos(t), 1.6 * r * math.sin(t)
-                params = (cx - dx, cy - dy, cx + dx, cy + dy,
-                          1 + _pick(rnd, 2))
-            else:
-                params = (cx - r, cy - r * (0.5 + rnd.random()), cx + r,
-                          cy + r)
-            distractors.append(dict(shape=shape, color=color, params=params))
+            distractors.append(
+                self._saturated_distractor(rnd, cx, cy, r, angle))
 
         labels = [o['label'] for o in objects]
         return dict(
@@ -464,6 +452,23 @@ class SynthMultiLabel(MultiLabelDataset):
             objects=objects,
             distractors=distractors,
             img_seed=int(rnd.random() * 2**63))
+
+    def _saturated_distractor(self, rnd: random.Random, cx: float,
+                              cy: float, r: float, angle: float) -> dict:
+        """A non-class shape (elongated ellipse, thin line or hollow frame)
+        of radius about ``r`` at (cx, cy), in a jittered class colour."""
+        shape = _DISTRACTOR_SHAPES[_pick(rnd, len(_DISTRACTOR_SHAPES))]
+        color = _jitter(rnd, self.class_table[_pick(rnd,
+                                                    self.num_classes)][2])
+        if shape == 'ellipse':
+            params = (cx, cy, r, r / (2.5 + 1.5 * rnd.random()), angle)
+        elif shape == 'line':
+            t = math.radians(angle)
+            dx, dy = 1.6 * r * math.cos(t), 1.6 * r * math.sin(t)
+            params = (cx - dx, cy - dy, cx + dx, cy + dy, 1 + _pick(rnd, 2))
+        else:
+            params = (cx - r, cy - r * (0.5 + rnd.random()), cx + r, cy + r)
+        return dict(shape=shape, color=color, params=params)
 
     # ----------------------------------------------------------- access
     def get_layout(self, idx: int) -> dict:

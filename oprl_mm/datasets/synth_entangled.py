@@ -2,7 +2,6 @@
 problems are real: small objects among look-alike clutter (spatial
 entanglement) and rare classes that can be guessed from a partner (semantic
 entanglement). Rendered from a seed like :class:`SynthMultiLabel`."""
-import math
 import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -16,7 +15,6 @@ from .synth import SynthMultiLabel, _jitter, _pick
 # drawn as a look-alike: it would cover too much of a small image).
 _LOOKALIKE_SHAPES = ('disc', 'square', 'triangle', 'cross', 'ring', 'star',
                      'diamond')
-_BLOB_SHAPES = ('ellipse', 'line', 'frame')
 
 
 @DATASETS.register_module()
@@ -271,20 +269,7 @@ class SynthEntangled(SynthMultiLabel):
                         params=(cx, cy, r, angle))
         if kind < 0.75:  # a saturated non-class shape
             r = (0.06 + 0.09 * rnd.random()) * size
-            shape = _BLOB_SHAPES[_pick(rnd, len(_BLOB_SHAPES))]
-            color = _jitter(rnd, self.class_table[_pick(
-                rnd, self.num_classes)][2])
-            if shape == 'ellipse':
-                params = (cx, cy, r, r / (2.5 + 1.5 * rnd.random()), angle)
-            elif shape == 'line':
-                t = math.radians(angle)
-                dx, dy = 1.6 * r * math.cos(t), 1.6 * r * math.sin(t)
-                params = (cx - dx, cy - dy, cx + dx, cy + dy,
-                          1 + _pick(rnd, 2))
-            else:
-                params = (cx - r, cy - r * (0.5 + rnd.random()), cx + r,
-                          cy + r)
-            return dict(shape=shape, color=color, params=params)
+            return self._saturated_distractor(rnd, cx, cy, r, angle)
         shape = _LOOKALIKE_SHAPES[_pick(rnd, len(_LOOKALIKE_SHAPES))]
         g = 50 + rnd.random() * 140
         r = (0.06 + 0.09 * rnd.random()) * size
