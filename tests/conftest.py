@@ -1,11 +1,14 @@
 """Shared fixtures: a tiny multi-label image set and a tiny OPRL runner
 config, small enough for a CPU test run in seconds."""
+import functools
 import json
+import uuid
 
 import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 import oprl_mm  # noqa: F401
 
@@ -114,3 +117,23 @@ def tiny_cfg():
 @pytest.fixture(scope='session')
 def multilabel_writer():
     return write_multilabel_set
+
+
+@pytest.fixture(autouse=True)
+def unique_runner_names(monkeypatch):
+    """Give every Runner a test builds its own experiment name.
+
+    mmengine names a Runner's logger, visualizer and message hub after the
+    current second when the config gives no experiment name (or the same one,
+    as a deep-copied config for a resume does): two Runners built within one
+    second then share them, and the second writes into the first one's log
+    dir. A uuid suffix makes the instances distinct whatever the timing.
+    """
+    original = Runner.__init__
+
+    @functools.wraps(original)
+    def init(self, *args, experiment_name=None, **kwargs):
+        name = f'{experiment_name or "test"}_{uuid.uuid4().hex[:12]}'
+        original(self, *args, experiment_name=name, **kwargs)
+
+    monkeypatch.setattr(Runner, '__init__', init)
