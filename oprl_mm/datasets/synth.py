@@ -179,14 +179,15 @@ def render_layout(layout: dict, img_size: int) -> np.ndarray:
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def _jitter(rnd: random.Random, color: Sequence[int],
-            amount: int = 20) -> Tuple[int, int, int]:
+def jitter_color(rnd: random.Random, color: Sequence[int],
+                 amount: int = 20) -> Tuple[int, int, int]:
+    """``color`` with each channel moved by up to +-``amount``, clipped."""
     return tuple(
         int(min(255, max(0, c + round((rnd.random() * 2 - 1) * amount))))
         for c in color)
 
 
-def _pick(rnd: random.Random, n: int) -> int:
+def pick_index(rnd: random.Random, n: int) -> int:
     """An integer in ``[0, n)`` from ``random()`` only.
 
     ``random.random`` is the one draw whose stream Python keeps stable across
@@ -349,13 +350,23 @@ class SynthMultiLabel(MultiLabelDataset):
         super().__init__(ann_file=ann_file, metainfo=metainfo, **kwargs)
 
     # ----------------------------------------------------------- layouts
+    # One drawing core for every synthetic set: ``_draw_layout`` draws the
+    # classes, places and styles one object per label, then the clutter.
+    # A set differs only by its sampling, through the hooks below
+    # (``_pick_primary``, ``_partner_of``, ``_side_range``,
+    # ``_object_color``, ``_num_distractors``, ``_draw_distractor``), each
+    # consuming the random stream in the same order.
+    STREAM_NAME = 'SynthMultiLabel'
+
     def load_data_list(self) -> List[dict]:
         """Draw the layout of every image of the split."""
         # One stream per split; string seeding of random.Random is stable.
-        rnd = random.Random(f'SynthMultiLabel/{self.seed}/{self.split}')
+        rnd = random.Random(f'{self.STREAM_NAME}/{self.seed}/{self.split}')
         return [self._draw_layout(rnd) for _ in range(self.num_images)]
 
     def _draw_classes(self, rnd: random.Random) -> List[int]:
+        """Primary classes, their partners (train/val), then perhaps a
+        second instance of one present class."""
         u = rnd.random()
         num_primary = 1 if u < 0.4 else 2 if u < 0.8 else 3
         num_primary = min(num_primary, self.max_objects)
@@ -368,28 +379,45 @@ class SynthMultiLabel(MultiLabelDataset):
             ]
             if not candidates:
                 break
-            labels.append(candidates[_pick(rnd, len(candidates))])
+            labels.append(self._pick_primary(rnd, candidates))
         if not shift:
             for c in list(labels):
-                partner = self.partners.get(c)
-                # Draw for every paired class so that the stream does not
-                # depend on whether the partner fits.
-                bring = rnd.random() < self.pair_prob
-                if (partner is not None and bring and partner not in labels
+                # one draw per primary class, paired or not, so that the
+                # stream does not depend on the pairs or on what fits
+                u = rnd.random()
+                partner, prob = self._partner_of(c)
+                if (partner is not None and u < prob
+                        and partner not in labels
                         and len(labels) < self.max_objects):
                     labels.append(partner)
         if rnd.random() < 0.15 and len(labels) < self.max_objects:
-            labels.append(labels[_pick(rnd, len(labels))])
+            labels.append(labels[pick_index(rnd, len(labels))])
         return labels
 
-    def _size_range(self, size_class: Optional[int]) -> Tuple[float, float]:
+    def _pick_primary(self, rnd: random.Random, candidates: List[int]) -> int:
+        """One primary class, uniformly among ``candidates``."""
+        return candidates[pick_index(rnd, len(candidates))]
+
+    def _partner_of(self, label: int) -> Tuple[Optional[int], float]:
+        """The class a primary ``label`` brings in train/val, and how
+        likely: its pair partner with ``pair_prob`` (None if unpaired)."""
+        return self.partners.get(label), self.pair_prob
+
+    def _side_range(self, label: int) -> Tuple[float, float]:
         """The box side range of a class: all of ``size_range`` for the
         palette, its lower or upper part for a small or large grid class."""
         lo, hi = self.size_range
+        size_class = self.class_table[label][3]
         if size_class is None:
             return lo, hi
         _, start, end = GRID_SIZES[size_class]
         return lo + (hi - lo) * start, lo + (hi - lo) * end
+
+    def _object_color(self, rnd: random.Random,
+                      label: int) -> Tuple[int, int, int]:
+        """The colour of one object of ``label``: its class colour,
+        jittered."""
+        return jitter_color(rnd, self.class_table[label][2])
 
     def _place(self, rnd: random.Random, side: float,
                boxes: List[List[float]]) -> List[float]:
@@ -408,42 +436,35 @@ class SynthMultiLabel(MultiLabelDataset):
                 break
         return best
 
+    def _draw_object(self, rnd: random.Random, label: int,
+                     boxes: List[List[float]]) -> dict:
+        """Size, place (appending to ``boxes``), rotate and colour one
+        object of ``label``."""
+        shape = self.class_table[label][1]
+        lo, hi = self._side_range(label)
+        side = max(4.0, (lo + (hi - lo) * rnd.random()) * self.img_size)
+        box = self._place(rnd, side, boxes)
+        boxes.append(box)
+        angle = 0.0 if shape in ('disc', 'ring') else \
+            (rnd.random() * 2 - 1) * 15
+        return dict(
+            label=label,
+            shape=shape,
+            color=self._object_color(rnd, label),
+            geometry=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2,
+                      side / 2, angle))
+
     def _draw_layout(self, rnd: random.Random) -> dict:
-        size = self.img_size
-        objects, boxes = [], []
-        for label in self._draw_classes(rnd):
-            _, shape, color, size_class = self.class_table[label]
-            lo, hi = self._size_range(size_class)
-            side = max(4.0, (lo + (hi - lo) * rnd.random()) * size)
-            box = self._place(rnd, side, boxes)
-            boxes.append(box)
-            angle = 0.0 if shape in ('disc', 'ring') else \
-                (rnd.random() * 2 - 1) * 15
-            objects.append(
-                dict(
-                    label=label,
-                    shape=shape,
-                    color=_jitter(rnd, color),
-                    geometry=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2,
-                              side / 2, angle)))
-
-        distractors = []
-        for _ in range(1 + _pick(rnd, self.max_distractors)):
-            cx, cy = rnd.random() * size, rnd.random() * size
-            r = (0.06 + 0.16 * rnd.random()) * size
-            angle = rnd.random() * 180
-            if rnd.random() < 0.5:
-                shape = _GREY_SHAPES[_pick(rnd, len(_GREY_SHAPES))]
-                g = 50 + rnd.random() * 140
-                color = _jitter(rnd, (g, g, g), 6)
-                distractors.append(
-                    dict(shape=shape, color=color,
-                         params=(cx, cy, r, angle if shape not in
-                                 ('disc', 'ring') else 0.0)))
-                continue
-            distractors.append(
-                self._saturated_distractor(rnd, cx, cy, r, angle))
-
+        """Classes, objects, clutter and the noise seed of one image."""
+        boxes: List[List[float]] = []
+        objects = [
+            self._draw_object(rnd, label, boxes)
+            for label in self._draw_classes(rnd)
+        ]
+        distractors = [
+            self._draw_distractor(rnd)
+            for _ in range(self._num_distractors(rnd))
+        ]
         labels = [o['label'] for o in objects]
         return dict(
             gt_label=sorted(set(labels)),
@@ -453,19 +474,39 @@ class SynthMultiLabel(MultiLabelDataset):
             distractors=distractors,
             img_seed=int(rnd.random() * 2**63))
 
+    def _num_distractors(self, rnd: random.Random) -> int:
+        """1 to ``max_distractors``, uniformly."""
+        return 1 + pick_index(rnd, self.max_distractors)
+
+    def _draw_distractor(self, rnd: random.Random) -> dict:
+        """A grey class shape or a saturated non-class shape, equally
+        likely."""
+        size = self.img_size
+        cx, cy = rnd.random() * size, rnd.random() * size
+        r = (0.06 + 0.16 * rnd.random()) * size
+        angle = rnd.random() * 180
+        if rnd.random() < 0.5:
+            shape = _GREY_SHAPES[pick_index(rnd, len(_GREY_SHAPES))]
+            g = 50 + rnd.random() * 140
+            return dict(shape=shape, color=jitter_color(rnd, (g, g, g), 6),
+                        params=(cx, cy, r, angle if shape not in
+                                ('disc', 'ring') else 0.0))
+        return self._saturated_distractor(rnd, cx, cy, r, angle)
+
     def _saturated_distractor(self, rnd: random.Random, cx: float,
                               cy: float, r: float, angle: float) -> dict:
         """A non-class shape (elongated ellipse, thin line or hollow frame)
         of radius about ``r`` at (cx, cy), in a jittered class colour."""
-        shape = _DISTRACTOR_SHAPES[_pick(rnd, len(_DISTRACTOR_SHAPES))]
-        color = _jitter(rnd, self.class_table[_pick(rnd,
-                                                    self.num_classes)][2])
+        shape = _DISTRACTOR_SHAPES[pick_index(rnd, len(_DISTRACTOR_SHAPES))]
+        color = jitter_color(
+            rnd, self.class_table[pick_index(rnd, self.num_classes)][2])
         if shape == 'ellipse':
             params = (cx, cy, r, r / (2.5 + 1.5 * rnd.random()), angle)
         elif shape == 'line':
             t = math.radians(angle)
             dx, dy = 1.6 * r * math.cos(t), 1.6 * r * math.sin(t)
-            params = (cx - dx, cy - dy, cx + dx, cy + dy, 1 + _pick(rnd, 2))
+            params = (cx - dx, cy - dy, cx + dx, cy + dy,
+                      1 + pick_index(rnd, 2))
         else:
             params = (cx - r, cy - r * (0.5 + rnd.random()), cx + r, cy + r)
         return dict(shape=shape, color=color, params=params)

@@ -5,11 +5,9 @@ entanglement). Rendered from a seed like :class:`SynthMultiLabel`."""
 import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from mmpretrain.registry import DATASETS
 
-from .synth import SynthMultiLabel, _jitter, _pick
+from .synth import SynthMultiLabel, jitter_color, pick_index
 
 # Class shapes a look-alike distractor may take (the stripes patch is not
 # drawn as a look-alike: it would cover too much of a small image).
@@ -161,20 +159,21 @@ class SynthEntangled(SynthMultiLabel):
         """The rare, hard class of each pair."""
         return tuple(sorted(self.anchor_of))
 
+    # The drawing core is SynthMultiLabel's; only the sampling differs.
+    STREAM_NAME = 'SynthEntangled'
+
     def load_data_list(self) -> List[dict]:
         """Draw the layout of every image of the split."""
-        rnd = random.Random(f'SynthEntangled/{self.seed}/{self.split}')
         classes = {(shape, color) for _, shape, color, _ in self.class_table}
         colors = list(dict.fromkeys(c for _, _, c, _ in self.class_table))
         # every (class shape, class colour) that is not a class
         self._lookalikes = [(shape, color) for shape in _LOOKALIKE_SHAPES
                             for color in colors
                             if (shape, color) not in classes]
-        return [self._draw_layout(rnd) for _ in range(self.num_images)]
+        return super().load_data_list()
 
-    # ------------------------------------------------------------ labels
-    def _weighted_pick(self, rnd: random.Random,
-                       candidates: List[int]) -> int:
+    def _pick_primary(self, rnd: random.Random, candidates: List[int]) -> int:
+        """A primary class, a dependent weighted by ``rare_weight``."""
         weights = [self.rare_weight if c in self.anchor_of else 1.0
                    for c in candidates]
         u = rnd.random() * sum(weights)
@@ -184,96 +183,56 @@ class SynthEntangled(SynthMultiLabel):
                 return c
         return candidates[-1]
 
-    def _draw_classes(self, rnd: random.Random) -> List[int]:
-        u = rnd.random()
-        num_primary = min(1 if u < 0.4 else 2 if u < 0.8 else 3,
-                          self.max_objects)
-        shift = self.split == 'val_shift'
-        labels: List[int] = []
-        for _ in range(num_primary):
-            candidates = [
-                c for c in range(self.num_classes) if c not in labels and
-                not (shift and self.partners.get(c) in labels)
-            ]
-            if not candidates:
-                break
-            labels.append(self._weighted_pick(rnd, candidates))
-        if not shift:
-            for c in list(labels):
-                # one draw per primary class, whether or not it is paired,
-                # so that the stream does not depend on the pairs
-                u = rnd.random()
-                if c in self.anchor_of:
-                    partner, prob = self.anchor_of[c], self.pair_prob
-                elif c in self.dependent_of:
-                    partner, prob = self.dependent_of[c], self.anchor_brings
-                else:
-                    continue
-                if (u < prob and partner not in labels
-                        and len(labels) < self.max_objects):
-                    labels.append(partner)
-        if rnd.random() < 0.15 and len(labels) < self.max_objects:
-            labels.append(labels[_pick(rnd, len(labels))])
-        return labels
+    def _partner_of(self, label: int) -> Tuple[Optional[int], float]:
+        """A dependent brings its anchor with ``pair_prob``, an anchor its
+        dependent with ``anchor_brings``."""
+        if label in self.anchor_of:
+            return self.anchor_of[label], self.pair_prob
+        if label in self.dependent_of:
+            return self.dependent_of[label], self.anchor_brings
+        return None, 0.0
 
-    # ------------------------------------------------------------ layout
-    def _draw_layout(self, rnd: random.Random) -> dict:
-        size = self.img_size
-        objects, boxes = [], []
-        for label in self._draw_classes(rnd):
-            _, shape, color, _ = self.class_table[label]
-            hard = label in self.anchor_of
-            lo, hi = self.hard_size_range if hard else self.size_range
-            side = max(4.0, (lo + (hi - lo) * rnd.random()) * size)
-            box = self._place(rnd, side, boxes)
-            boxes.append(box)
-            angle = 0.0 if shape in ('disc', 'ring') else \
-                (rnd.random() * 2 - 1) * 15
-            color = _jitter(rnd, color)
-            if hard:
-                k = self.hard_contrast
-                color = tuple(int(round(k * c + (1 - k) * 128))
-                              for c in color)
-            objects.append(
-                dict(
-                    label=label,
-                    shape=shape,
-                    color=color,
-                    geometry=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2,
-                              side / 2, angle)))
+    def _side_range(self, label: int) -> Tuple[float, float]:
+        """``hard_size_range`` for a dependent, ``size_range`` otherwise."""
+        return self.hard_size_range if label in self.anchor_of \
+            else self.size_range
 
-        distractors = [
-            self._draw_distractor(rnd)
-            for _ in range(2 + _pick(rnd, self.max_distractors - 1))
-        ]
-        labels = [o['label'] for o in objects]
-        return dict(
-            gt_label=sorted(set(labels)),
-            gt_bboxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
-            gt_bboxes_labels=np.array(labels, dtype=np.int64),
-            objects=objects,
-            distractors=distractors,
-            img_seed=int(rnd.random() * 2**63))
+    def _object_color(self, rnd: random.Random,
+                      label: int) -> Tuple[int, int, int]:
+        """The jittered class colour; a dependent's blended towards grey
+        128, keeping ``hard_contrast`` of its contrast."""
+        color = super()._object_color(rnd, label)
+        if label not in self.anchor_of:
+            return color
+        k = self.hard_contrast
+        return tuple(int(round(k * c + (1 - k) * 128)) for c in color)
+
+    def _num_distractors(self, rnd: random.Random) -> int:
+        """2 to ``max_distractors``, uniformly."""
+        return 2 + pick_index(rnd, self.max_distractors - 1)
 
     def _draw_distractor(self, rnd: random.Random) -> dict:
+        """A look-alike (half), a saturated non-class shape or a grey class
+        shape (a quarter each)."""
         size = self.img_size
         cx, cy = rnd.random() * size, rnd.random() * size
         angle = rnd.random() * 180
         kind = rnd.random()
         if kind < 0.5:  # a look-alike, of an object's size
-            shape, color = self._lookalikes[_pick(rnd, len(self._lookalikes))]
+            shape, color = self._lookalikes[pick_index(
+                rnd, len(self._lookalikes))]
             lo, hi = self.size_range
             r = (lo + (hi - lo) * rnd.random()) * size / 2
             angle = 0.0 if shape in ('disc', 'ring') else angle % 30 - 15
-            return dict(shape=shape, color=_jitter(rnd, color),
+            return dict(shape=shape, color=jitter_color(rnd, color),
                         params=(cx, cy, r, angle))
         if kind < 0.75:  # a saturated non-class shape
             r = (0.06 + 0.09 * rnd.random()) * size
             return self._saturated_distractor(rnd, cx, cy, r, angle)
-        shape = _LOOKALIKE_SHAPES[_pick(rnd, len(_LOOKALIKE_SHAPES))]
+        shape = _LOOKALIKE_SHAPES[pick_index(rnd, len(_LOOKALIKE_SHAPES))]
         g = 50 + rnd.random() * 140
         r = (0.06 + 0.09 * rnd.random()) * size
-        return dict(shape=shape, color=_jitter(rnd, (g, g, g), 6),
+        return dict(shape=shape, color=jitter_color(rnd, (g, g, g), 6),
                     params=(cx, cy, r, 0.0 if shape in ('disc', 'ring')
                             else angle))
 
