@@ -38,10 +38,11 @@ class CsvMultiLabel(MultiLabelDataset):
     Checks (each failure names the file and the row): the file is UTF-8
     (a byte-order mark is accepted); the header names ``image`` and
     ``labels``; no row lacks the ``image`` or ``labels`` cell, nor has
-    more cells than the header (a comma
-    between label names would otherwise cut the labels short; trailing
-    empty cells are accepted); no image is listed twice; no class name is
-    given twice; every label name is a given class.
+    more cells than the header (a comma between label names would
+    otherwise cut the labels short; trailing empty cells are accepted); no
+    class name is given twice; every label
+    name is a given class. Each row is one sample: an image on two rows is
+    two samples, which ``tools/misc/verify_dataset.py`` reports.
 
     Args:
         ann_file (str): The CSV file, relative to ``data_root``.
@@ -106,7 +107,7 @@ class CsvMultiLabel(MultiLabelDataset):
 
     def _read_rows(self) -> List[Tuple[int, str, List[str]]]:
         """(row number, image, label names) of every data row."""
-        rows, first_row = [], {}
+        rows = []
         text = read_text(self.ann_file, 'CSV annotation file', CUSTOM_DOC)
         reader = csv.reader(io.StringIO(text, newline=''))
         header = [h.strip() for h in next(reader, [])]
@@ -119,14 +120,8 @@ class CsvMultiLabel(MultiLabelDataset):
             if not row or not any(c.strip() for c in row):
                 continue
             self._check_width(row_no, row, header, max(i_img, i_lab))
-            img, names = self._image_and_names(row_no, row[i_img],
-                                               row[i_lab])
-            if img in first_row:
-                raise self._error(
-                    row_no, f'image {img!r} is listed again (first on row '
-                    f'{first_row[img]}): give all its labels on one row')
-            first_row[img] = row_no
-            rows.append((row_no, img, names))
+            rows.append((row_no, *self._image_and_names(
+                row_no, row[i_img], row[i_lab])))
         if not rows:
             raise ValueError(f'{osp.abspath(self.ann_file)} has no data rows')
         return rows

@@ -91,12 +91,6 @@ def test_duplicate_class_names_refused(tmp_path):
         build(tmp_path, classes=str(tmp_path / 'classes.txt'))
 
 
-def test_duplicate_image_rows_refused(tmp_path):
-    write_csv(tmp_path, 'image,labels\na.png,dog\nb.png,cat\na.png,cat\n')
-    with pytest.raises(ValueError, match=r"row 4 .*'a.png'.*row 2"):
-        build(tmp_path)
-
-
 def test_encoding(tmp_path):
     (tmp_path / 'images').mkdir()
     # a BOM is accepted
