@@ -72,9 +72,9 @@ def read_text(path: str, what: str = 'annotation file',
         line = raw.count(b'\n', 0, offset) + 1
         raise ValueError(
             f'{what} {osp.abspath(path)} is not UTF-8: byte {offset} '
-            f'({raw[offset:offset + 1]!r}, line {line}) does not decode. Save the '
-            f'file as UTF-8 (e.g. iconv -f latin1 -t utf-8); see {doc}.'
-        ) from None
+            f'({raw[offset:offset + 1]!r}, line {line}) does not decode. '
+            'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8); see '
+            f'{doc}.') from None
 
 
 def read_text_lines(path: str, what: str = 'annotation file',

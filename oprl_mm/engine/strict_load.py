@@ -127,7 +127,7 @@ def state_dict_mismatch(
     return missing, unexpected, wrong_shape
 
 
-def _shown(keys) -> str:
+def shown_keys(keys) -> str:
     keys = list(keys)
     more = f', ... {len(keys) - SHOWN} more' if len(keys) > SHOWN else ''
     return ', '.join(keys[:SHOWN]) + more
@@ -173,13 +173,13 @@ def check_state_dict_fits(model: nn.Module, state_dict: dict,
     lines = [f'checkpoint {osp.abspath(path)} does not fit the model of '
              'this config.']
     if wrong_shape:
-        lines.append('  wrong shape (checkpoint vs model): ' + _shown(
+        lines.append('  wrong shape (checkpoint vs model): ' + shown_keys(
             f'{k} {tuple(c)} vs {tuple(m)}'
             for k, (c, m) in wrong_shape.items()))
     if missing:
-        lines.append('  missing from the checkpoint: ' + _shown(missing))
+        lines.append('  missing from the checkpoint: ' + shown_keys(missing))
     if unexpected:
-        lines.append('  not in the model: ' + _shown(unexpected))
+        lines.append('  not in the model: ' + shown_keys(unexpected))
     lines.append('Likely cause: ' +
                  _likely_cause(model, missing, unexpected, wrong_shape) +
                  '.')
