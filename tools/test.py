@@ -14,6 +14,9 @@ from mmengine.runner import Runner
 
 from oprl_mm.apis.cli import add_launcher_args, add_model_args
 
+# the file formats mmengine's dump writes the metrics in
+METRIC_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a classifier')
@@ -65,6 +68,10 @@ def main():
             f'checkpoint {args.checkpoint!r} does not exist')
     for option in ('out', 'dump'):
         check_output_file(getattr(args, option), f'--{option}')
+    if args.out and not args.out.endswith(METRIC_FORMATS):
+        raise ValueError(f'--out {args.out}: the metrics are written as '
+                         f'one of {", ".join(METRIC_FORMATS)}; give a file '
+                         'name with one of these extensions')
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = None  # loaded strictly below, not leniently by mmengine

@@ -239,3 +239,7 @@ def test_test_tool_checks_outputs_before_the_work(tiny_model, run_tool,
             run_tool('tools/test.py', config, checkpoint, '--work-dir',
                      tmp_path / 'work', option, bad)
         assert f'{option} {bad}' in str(e.value) and expected in str(e.value)
+    if option == '--out':  # mmengine's dump knows no .txt
+        with pytest.raises(ValueError, match='metrics.txt: the metrics'):
+            run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                     tmp_path / 'work', option, tmp_path / 'metrics.txt')
