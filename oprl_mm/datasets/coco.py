@@ -158,6 +158,15 @@ class CocoMultiLabel(MultiLabelDataset):
     40,504 images, the counts Query2Label evaluates on. Kept images without
     labels are negatives for every class, so they change AP and precision.
 
+    Before any label is built, the file is checked (each failure names the
+    file and the entry): UTF-8 JSON (a byte-order mark is accepted); lists
+    of objects under ``images``, ``categories`` and ``annotations``; integer
+    ids (a float such as ``1e10``, a string or a boolean is refused, never
+    rounded), string ``file_name`` and ``name``, a ``bbox`` list; no image
+    id, file name, category id or category name given twice; every
+    annotation's image and category present. Category ids may be large and
+    sparse.
+
     The file is parsed with ``json`` as ``pycocotools.coco.COCO`` does, but
     ``COCO.createIndex`` (a Python loop over every annotation) is skipped:
     labels and boxes are built with vectorised numpy, which keeps indexing

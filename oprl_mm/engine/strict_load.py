@@ -45,8 +45,8 @@ class CheckpointMismatchError(RuntimeError):
     """
 
     def __init__(self, message: str, path: str, missing: List[str],
-                 unexpected: List[str],
-                 wrong_shape: Dict[str, Tuple[tuple, tuple]]):
+                 unexpected: List[str], wrong_shape: Dict[str, Tuple[tuple,
+                                                                     tuple]]):
         super().__init__(message)
         self.path = path
         self.missing = missing
@@ -121,8 +121,8 @@ def state_dict_mismatch(
     ]
     wrong_shape = {
         k: (tuple(v.shape), tuple(own[k].shape))
-        for k, v in state_dict.items() if k in own
-        and isinstance(v, torch.Tensor) and v.shape != own[k].shape
+        for k, v in state_dict.items()
+        if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape
     }
     return missing, unexpected, wrong_shape
 
@@ -133,15 +133,17 @@ def shown_keys(keys) -> str:
     return ', '.join(keys[:SHOWN]) + more
 
 
-def _likely_cause(model: nn.Module, missing: List[str],
-                  unexpected: List[str],
+def _likely_cause(model: nn.Module, missing: List[str], unexpected: List[str],
                   wrong_shape: Dict[str, Tuple[tuple, tuple]]) -> str:
     """What most probably made the checkpoint not fit, in words."""
     causes = []
     num_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     if num_classes is not None and wrong_shape:
-        other = {c for ck, mk in wrong_shape.values()
-                 for c, m in zip(ck, mk) if m == num_classes and c != m}
+        other = {
+            c
+            for ck, mk in wrong_shape.values()
+            for c, m in zip(ck, mk) if m == num_classes and c != m
+        }
         if other:
             causes.append(
                 f'another class count: the checkpoint has '
@@ -170,19 +172,20 @@ def check_state_dict_fits(model: nn.Module, state_dict: dict,
     missing, unexpected, wrong_shape = state_dict_mismatch(model, state_dict)
     if not (missing or unexpected or wrong_shape):
         return
-    lines = [f'checkpoint {osp.abspath(path)} does not fit the model of '
-             'this config.']
+    lines = [
+        f'checkpoint {osp.abspath(path)} does not fit the model of '
+        'this config.'
+    ]
     if wrong_shape:
-        lines.append('  wrong shape (checkpoint vs model): ' + shown_keys(
-            f'{k} {tuple(c)} vs {tuple(m)}'
-            for k, (c, m) in wrong_shape.items()))
+        lines.append('  wrong shape (checkpoint vs model): ' +
+                     shown_keys(f'{k} {tuple(c)} vs {tuple(m)}'
+                                for k, (c, m) in wrong_shape.items()))
     if missing:
         lines.append('  missing from the checkpoint: ' + shown_keys(missing))
     if unexpected:
         lines.append('  not in the model: ' + shown_keys(unexpected))
     lines.append('Likely cause: ' +
-                 _likely_cause(model, missing, unexpected, wrong_shape) +
-                 '.')
+                 _likely_cause(model, missing, unexpected, wrong_shape) + '.')
     raise CheckpointMismatchError('\n'.join(lines), path, missing, unexpected,
                                   wrong_shape)
 

@@ -16,14 +16,18 @@ def tiny(num_classes=10, base_channels=8):
     torch.manual_seed(0)
     channels = base_channels * 8
     return MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(type='ResNet', depth=18, stem_channels=8,
-                          base_channels=base_channels, out_indices=(3, )),
-            neck=dict(type='TransformerEncoderNeck', in_channels=channels,
-                      feedforward_channels=32),
-            head=dict(type='OPRLHead', num_classes=num_classes,
-                      in_channels=channels)))
+        dict(type='ImageClassifier',
+             backbone=dict(type='ResNet',
+                           depth=18,
+                           stem_channels=8,
+                           base_channels=base_channels,
+                           out_indices=(3, )),
+             neck=dict(type='TransformerEncoderNeck',
+                       in_channels=channels,
+                       feedforward_channels=32),
+             head=dict(type='OPRLHead',
+                       num_classes=num_classes,
+                       in_channels=channels)))
 
 
 def save(model_or_state, path, **extra):
@@ -42,8 +46,10 @@ def test_fitting_checkpoint_loads_every_tensor(tmp_path):
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
     # DDP's module. prefix is stripped
-    path = save({f'module.{k}': v for k, v in source.state_dict().items()},
-                tmp_path / 'ddp.pth')
+    path = save({
+        f'module.{k}': v
+        for k, v in source.state_dict().items()
+    }, tmp_path / 'ddp.pth')
     load_checkpoint_strict(tiny(), path)
 
 

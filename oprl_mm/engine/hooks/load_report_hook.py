@@ -33,14 +33,19 @@ class LoadReportHook(Hook):
             model, model_state_dict(checkpoint))
         if not (missing or unexpected or wrong_shape):
             return
-        lines = [f'the checkpoint loaded for training '
-                 f'({runner._load_from}) does not fit the model exactly; '
-                 'these keys keep the model\'s initial values:']
+        lines = [
+            f'the checkpoint loaded for training '
+            f'({runner._load_from}) does not fit the model exactly; '
+            'these keys keep the model\'s initial values:'
+        ]
         if wrong_shape:
-            lines.append('  wrong shape (checkpoint vs model): ' + shown_keys(
-                f'{k} {c} vs {m}' for k, (c, m) in wrong_shape.items()))
+            lines.append('  wrong shape (checkpoint vs model): ' +
+                         shown_keys(f'{k} {c} vs {m}'
+                                    for k, (c, m) in wrong_shape.items()))
         if missing:
-            lines.append('  missing from the checkpoint: ' + shown_keys(missing))
+            lines.append('  missing from the checkpoint: ' +
+                         shown_keys(missing))
         if unexpected:
-            lines.append('  not in the model (ignored): ' + shown_keys(unexpected))
+            lines.append('  not in the model (ignored): ' +
+                         shown_keys(unexpected))
         runner.logger.log(logging.WARNING, '\n'.join(lines))
