@@ -9,10 +9,16 @@ Every class whose score reaches its threshold is reported, best first::
 ``--thr`` is one number or a per-class thresholds file written by
 ``tools/analysis_tools/calibrate_thresholds.py``. Folders are read in sorted
 order (their image files only, not recursively), in ``--num-workers``
-background workers while the model runs. An unreadable image (empty,
-truncated, not an image) is skipped with a warning and listed under
+background workers while the model runs. An image that fails (empty,
+truncated, not an image, over ``--max-pixels``, out of memory while decoding,
+an error in the test pipeline) is skipped with a warning and listed under
 ``failed`` in ``--out``; ``--strict`` stops at the first one instead, with
 exit status 1.
+
+``--out`` is checked (a writable file, not a folder) before the model is
+built. If the run stops on an error (``--strict``, a failing batch, Ctrl-C),
+the results of the images done so far are written to ``--out`` with the
+error under ``stopped``, and the exit status is 1.
 """
 import argparse
 import json
@@ -21,6 +27,7 @@ import os.path as osp
 import sys
 
 from oprl_mm.apis.cli import add_model_args, inferencer_from_args
+from oprl_mm.datasets.loading import MAX_PIXELS
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
@@ -43,6 +50,12 @@ def parse_args():
         action='store_true',
         help='stop at the first unreadable image (exit status 1) instead '
         'of skipping it')
+    parser.add_argument(
+        '--max-pixels',
+        type=int,
+        default=None,
+        help='refuse images of more pixels before decoding them, listing '
+        'them under failed (default 100000000; 0 for no limit)')
     parser.add_argument(
         '--topk',
         type=int,
@@ -70,18 +83,20 @@ def collect_images(paths):
     return images
 
 
-def run(inferencer, images, args, console):
-    """The results of the readable images, under a progress bar."""
+def run(inferencer, images, args, console, results):
+    """Infer the images under a progress bar, appending each batch's
+    results to ``results`` as it finishes."""
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task('Inference', total=len(images))
-        return inferencer(
+        inferencer(
             images,
             batch_size=args.batch_size,
             num_workers=args.num_workers,
             strict=args.strict,
-            progress=lambda n: progress.advance(task, n))
+            progress=lambda n: progress.advance(task, n),
+            on_results=results.extend)
 
 
 def print_table(results, failed, args, console):
@@ -103,38 +118,52 @@ def print_table(results, failed, args, console):
     console.print(table)
 
 
-def write_json(path, inferencer, results, failed, args):
+def write_json(path, inferencer, results, failed, args, stopped=None):
+    """The results, written to a temporary file renamed over ``path``."""
+    content = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        classes=inferencer.classes,
+        thresholds=[round(t, 6) for t in inferencer.thresholds.tolist()],
+        results=results,
+        failed=failed)
+    if stopped is not None:
+        content['stopped'] = stopped
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(
-            dict(
-                config=args.config,
-                checkpoint=args.checkpoint,
-                classes=inferencer.classes,
-                thresholds=[
-                    round(t, 6) for t in inferencer.thresholds.tolist()
-                ],
-                results=results,
-                failed=failed),
-            f,
-            indent=1)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=1)
+    os.replace(tmp, path)
 
 
 def main():
     args = parse_args()
     from rich.console import Console
 
+    from oprl_mm.apis.cli import check_output_file
     from oprl_mm.datasets import UnreadableImageError
 
+    check_output_file(args.out, '--out')
     images = collect_images(args.images)
-    inferencer = inferencer_from_args(args)
+    max_pixels = {None: MAX_PIXELS, 0: None}.get(args.max_pixels,
+                                                 args.max_pixels)
+    inferencer = inferencer_from_args(args, max_pixels=max_pixels)
     console = Console()
     if not console.is_terminal:  # a log file: wide enough for whole paths
         console = Console(width=160)
+    results = []
     try:
-        results = run(inferencer, images, args, console)
-    except (UnreadableImageError, FileNotFoundError) as e:
-        sys.exit(f'error: {e} (--strict)')
+        run(inferencer, images, args, console, results)
+    except BaseException as e:
+        stopped = f'{type(e).__name__}: {e}'
+        if args.out:
+            write_json(args.out, inferencer, results, inferencer.failed,
+                       args, stopped)
+            print(f'stopped after {len(results)} images; their results are '
+                  f'in {args.out}', file=sys.stderr)
+        if isinstance(e, (UnreadableImageError, FileNotFoundError)):
+            sys.exit(f'error: {e} (--strict)')
+        raise
     failed = inferencer.failed
     print_table(results, failed, args, console)
     console.print(f'{len(results)} images read, {len(failed)} unreadable '

@@ -1,7 +1,10 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
 Checkpoints load with ``torch.load(weights_only=True)`` through oprl_mm's
-narrow allowlist. On N GPUs: ``tools/dist_test.sh CONFIG CHECKPOINT N``.
+narrow allowlist and must fit the config's model exactly: a missing,
+unexpected or wrong-shaped key stops the run, naming the keys and the likely
+cause. ``--out`` and ``--dump`` are checked before the first image. On N
+GPUs: ``tools/dist_test.sh CONFIG CHECKPOINT N``.
 """
 import argparse
 import os.path as osp
@@ -10,6 +13,9 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from oprl_mm.apis.cli import add_launcher_args, add_model_args
+
+# the file formats mmengine's dump writes the metrics in
+METRIC_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
 
 def parse_args():
@@ -54,13 +60,21 @@ def main():
     from oprl_mm.apis.cli import config_from_args
     from oprl_mm.engine.runner_setup import (setup_launcher,
                                              teardown_distributed)
+    from oprl_mm.apis.cli import check_output_file
+    from oprl_mm.engine.strict_load import runner_load_strict
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'checkpoint {args.checkpoint!r} does not exist')
+    for option in ('out', 'dump'):
+        check_output_file(getattr(args, option), f'--{option}')
+    if args.out and not args.out.endswith(METRIC_FORMATS):
+        raise ValueError(f'--out {args.out}: the metrics are written as '
+                         f'one of {", ".join(METRIC_FORMATS)}; give a file '
+                         'name with one of these extensions')
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly below, not leniently by mmengine
     # A checkpoint's state_dict already holds the EMA weights (EMAHook swaps
     # them in when saving), the ones validation used: evaluate it as saved.
     cfg.custom_hooks = [
@@ -72,6 +86,7 @@ def main():
         cfg.test_cfg['fp16'] = True
     add_evaluators(cfg, args)
     runner = Runner.from_cfg(cfg)
+    runner_load_strict(runner, args.checkpoint)
     metrics = runner.test()
     # every rank holds the same metrics: one writes them
     if args.out and is_main_process():

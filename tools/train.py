@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from oprl_mm.apis.cli import add_launcher_args
 from oprl_mm.engine.runner_setup import (enable_auto_scale_lr, load_config,
                                          setup_launcher, teardown_distributed)
+from oprl_mm.engine.runner_setup import check_train_set
 
 
 def parse_args():
@@ -63,6 +64,7 @@ def main():
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
 
     runner = Runner.from_cfg(cfg)
+    check_train_set(runner)
     try:
         runner.train()
     except urllib.error.URLError as err:

@@ -26,6 +26,8 @@ custom_hooks = [
     dict(type='EpochSeedHook'),
     # the head's class count against the train, val and test sets
     dict(type='ClassCountCheckHook'),
+    # log the keys a lenient load_from left at their initial values
+    dict(type='LoadReportHook'),
     # list the unreadable training images skipped; stop above 1% of them
     dict(type='UnreadableImageHook', max_share=0.01),
     # SAPM's co-occurrence matrix A from the training labels (Eq. 8, 10)

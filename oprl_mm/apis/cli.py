@@ -1,8 +1,9 @@
 """What the command-line tools share: the model arguments, the one
 ``--thr`` parser and the model loading."""
 import argparse
+import os
 import os.path as osp
-from typing import Union
+from typing import Optional, Union
 
 from mmengine.config import DictAction
 
@@ -21,6 +22,36 @@ def parse_thr(value: str) -> Union[float, str]:
         raise argparse.ArgumentTypeError(
             f'{value!r} is neither a number nor a thresholds file')
     return value
+
+
+def check_output_file(path: Optional[str], option: str) -> None:
+    """Check, before any work, that ``path`` can be written as a file.
+
+    Its folder is created if missing. A path that is a folder, lies under
+    a file, or cannot be created or written is an error naming the option
+    and the path, raised before a long run instead of after it.
+
+    Args:
+        path (str, optional): the output file; None checks nothing.
+        option (str): the option that gave it, e.g. ``'--out'``.
+    """
+    if not path:
+        return
+    full = osp.abspath(path)
+    if osp.isdir(full):
+        raise ValueError(f'{option} {full} is a folder: give a file name, '
+                         f'e.g. {osp.join(path, "results.json")}')
+    try:
+        os.makedirs(osp.dirname(full), exist_ok=True)
+        existed = osp.exists(full)
+        with open(full, 'a'):
+            pass
+    except OSError as e:
+        raise ValueError(f'{option} {full} cannot be written '
+                         f'({type(e).__name__}: {e.strerror or e}): give a '
+                         'path in a writable folder') from None
+    if not existed:
+        os.remove(full)
 
 
 def add_model_args(parser: argparse.ArgumentParser,

@@ -20,7 +20,8 @@ from torch import nn
 
 __all__ = [
     'ScoresModel', 'export_onnx', 'verify_onnx', 'onnx_session',
-    'config_img_size', 'preprocess_info', 'latency'
+    'config_img_size', 'preprocess_info', 'latency', 'backbone_stride',
+    'check_export_size'
 ]
 
 
@@ -54,6 +55,56 @@ def config_img_size(cfg) -> Optional[int]:
                 sizes[key] = value if isinstance(value, int) else max(value)
     size = sizes.get('crop_size', sizes.get('scale', cfg.get('img_size')))
     return None if size is None else int(size)
+
+
+@torch.no_grad()
+def backbone_stride(model: nn.Module, probe_size: int = 224) -> Optional[int]:
+    """The total stride of the backbone's last feature map, found by running
+    the backbone on one ``probe_size`` x ``probe_size`` zero image; None
+    when it gives no map or the probe is not a multiple of the stride."""
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else 'cpu'
+    was_training = model.training
+    model.eval()
+    try:
+        feats = model.backbone(
+            torch.zeros(1, 3, probe_size, probe_size, device=device))
+    finally:
+        model.train(was_training)
+    feat = feats[-1] if isinstance(feats, (tuple, list)) else feats
+    if not isinstance(feat, torch.Tensor) or feat.dim() != 4 \
+            or probe_size % feat.shape[-1]:
+        return None
+    return probe_size // feat.shape[-1]
+
+
+def check_export_size(model: nn.Module, img_size: int,
+                      probe_size: Optional[int] = None) -> None:
+    """Refuse an export size that is not a positive multiple of the
+    backbone's stride: below it the feature map is empty or 1 x 1 of
+    padding, and off a multiple the map silently drops the image's last
+    rows and columns.
+
+    Args:
+        img_size (int): H = W asked for.
+        probe_size (int, optional): a size the backbone is known to take,
+            to measure its stride; defaults to the config's test size, else
+            224.
+    """
+    if img_size < 1:
+        raise ValueError(f'image size {img_size} must be a positive number '
+                         'of pixels (e.g. the test pipeline\'s size)')
+    if probe_size is None:
+        cfg = getattr(model, '_config', None)
+        probe_size = (config_img_size(cfg) if cfg is not None else None) \
+            or 224
+    stride = backbone_stride(model, probe_size)
+    if stride is not None and (img_size < stride or img_size % stride):
+        lower = max(stride, img_size // stride * stride)
+        raise ValueError(
+            f'image size {img_size} is not a multiple of the backbone\'s '
+            f'stride {stride}: export at {lower} or {lower + stride} '
+            '(a multiple of the stride, at least the stride)')
 
 
 def preprocess_info(model: nn.Module, img_size: int) -> dict:
@@ -90,9 +141,14 @@ def export_onnx(model: nn.Module,
 
     Returns:
         str: ``out``.
+
+    Raises:
+        ValueError: ``img_size`` is not a positive multiple of the
+            backbone's stride (:func:`check_export_size`).
     """
     import onnx
 
+    check_export_size(model, img_size)
     wrapper = ScoresModel(model).eval()
     dummy = torch.randn(2, 3, img_size, img_size)
     with warnings.catch_warnings():

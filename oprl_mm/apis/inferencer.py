@@ -21,7 +21,6 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmpretrain.apis import ImageClassificationInferencer, get_model
 from mmpretrain.datasets import remove_transform
 from mmpretrain.registry import TRANSFORMS
@@ -29,9 +28,10 @@ from mmpretrain.structures import DataSample
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..datasets.loading import (MISSING_REASON, UnreadableImageError,
-                                read_image)
+from ..datasets.loading import (MAX_PIXELS, MISSING_REASON,
+                                UnreadableImageError, read_image)
 from ..engine.runner_setup import load_config
+from ..engine.strict_load import load_checkpoint_strict
 
 ImageType = Union[str, np.ndarray]
 ThrType = Union[float, int, str, Sequence[float]]
@@ -47,8 +47,11 @@ def load_model(config: Union[str, Config],
 
     Built by ``mmpretrain.apis.get_model``, which does not call
     ``init_weights``: nothing (no pretrained backbone) is downloaded. The
-    checkpoint is read by mmengine's ``load_checkpoint``, i.e.
-    ``torch.load(weights_only=True)`` with oprl_mm's allowlist; its
+    checkpoint is read by ``torch.load(weights_only=True)`` with oprl_mm's
+    allowlist and must fit the model exactly
+    (:func:`oprl_mm.engine.strict_load.load_checkpoint_strict`: a missing,
+    unexpected or wrong-shaped key, SAPM's co-occurrence buffer included,
+    is an error naming the keys and the likely cause); its
     ``dataset_meta`` (class names) becomes ``model.dataset_meta`` (empty
     without a checkpoint, or for a checkpoint without one).
 
@@ -67,7 +70,7 @@ def load_model(config: Union[str, Config],
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'checkpoint {checkpoint!r} does not exist')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        ckpt = load_checkpoint_strict(model, checkpoint, map_location='cpu')
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         model.dataset_meta = dict(meta.get('dataset_meta') or {})
     if device is None:
@@ -181,12 +184,15 @@ def _read_thresholds_file(path: str):
 
 
 class _Inputs(Dataset):
-    """Reads and transforms the inputs in DataLoader workers; an unreadable
-    file comes back as its reason instead of an error."""
+    """Reads and transforms the inputs in DataLoader workers; a file that
+    cannot be read, is over ``max_pixels``, runs out of memory or fails in
+    the pipeline comes back as its reason instead of an error."""
 
-    def __init__(self, inputs: list, pipeline: Callable):
+    def __init__(self, inputs: list, pipeline: Callable,
+                 max_pixels: Optional[int] = MAX_PIXELS):
         self.inputs = inputs
         self.pipeline = pipeline
+        self.max_pixels = max_pixels
 
     def __len__(self):
         return len(self.inputs)
@@ -198,12 +204,18 @@ class _Inputs(Dataset):
             return idx, self.pipeline(
                 dict(img=image, img_shape=shape, ori_shape=shape)), None
         try:
-            img = read_image(image)
+            img = read_image(image, max_pixels=self.max_pixels)
             data = self.pipeline(
                 dict(img=img, img_path=image, img_shape=img.shape[:2],
                      ori_shape=img.shape[:2]))
         except UnreadableImageError as e:
             return idx, None, e.reason
+        except MemoryError:
+            return idx, None, ('out of memory in the test pipeline (an image '
+                               'too large for the memory left)')
+        except Exception as e:  # one image's failure must not end the run
+            return idx, None, (f'test pipeline failed ({type(e).__name__}: '
+                               f'{e})')
         return idx, data, None
 
 
@@ -235,6 +247,10 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             the checkpoint's ``dataset_meta``, else of the config's test
             dataset, else ``class_0 ... class_{C-1}``.
         cfg_options (dict, optional): overrides merged into the config.
+        max_pixels (int, optional): image files of more pixels are refused
+            before decoding, as unreadable ones are (listed in ``failed``
+            with ``strict=False``). Defaults to ``MAX_PIXELS`` (100
+            megapixels); None lifts the limit.
     """
 
     def __init__(self,
@@ -243,7 +259,9 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                  device: Union[str, torch.device, None] = None,
                  thr: ThrType = 0.5,
                  classes: Optional[Sequence[str]] = None,
-                 cfg_options: Optional[dict] = None):
+                 cfg_options: Optional[dict] = None,
+                 max_pixels: Optional[int] = MAX_PIXELS):
+        self.max_pixels = max_pixels
         built = load_model(model, pretrained, device, cfg_options)
         num = getattr(getattr(built, 'head', None), 'num_classes', None)
         if num is None:
@@ -302,7 +320,8 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         """The test pipeline's output for one image path or H x W x 3 BGR
         array; an unreadable file raises, naming it."""
         image = self._inputs_to_list(image)[0]
-        _, data, reason = _Inputs([image], self.pipeline)[0]
+        _, data, reason = _Inputs([image], self.pipeline,
+                                  self.max_pixels)[0]
         if reason is not None:
             self._unreadable(image, reason, strict=True)
         return data
@@ -318,7 +337,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         batches = ceil(len(inputs) / batch_size)
         loader = DataLoader(
-            _Inputs(inputs, self.pipeline),
+            _Inputs(inputs, self.pipeline, self.max_pixels),
             batch_size=batch_size,
             num_workers=min(num_workers, batches) if batches > 1 else 0,
             collate_fn=_as_list)
@@ -362,6 +381,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                  strict: bool = True,
                  progress: Optional[Callable[[int], None]] = None,
                  return_datasamples: bool = False,
+                 on_results: Optional[Callable[[list], None]] = None,
                  **kwargs) -> list:
         """Classify images.
 
@@ -378,6 +398,9 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                 of each finished batch (e.g. a progress bar's update).
             return_datasamples (bool): return the ``DataSample`` of each
                 image instead of dicts.
+            on_results (callable, optional): called with the result dicts
+                of each finished batch, so that a caller keeps what was
+                done if a later batch fails (``tools/infer.py`` writes it).
             **kwargs: visualisation arguments of mmpretrain's
                 ``ImageClassificationInferencer`` (``show_dir`` ...).
 
@@ -386,30 +409,37 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             single image): ``image`` (the path, or the position of an array
             input), ``pred_scores`` (the C scores), ``pred_labels`` and
             ``pred_classes`` (every class whose score is >= its threshold,
-            best first). Unreadable images (``strict=False``) are left out
-            and listed in ``self.failed`` as ``{'image', 'reason'}``.
+            best first). Images that fail (``strict=False``: unreadable,
+            over ``max_pixels``, out of memory, a pipeline error) are left
+            out and listed in ``self.failed`` as ``{'image', 'reason'}``.
         """
         _, _, visualize_kwargs, _ = self._dispatch_kwargs(**kwargs)
         images = self._inputs_to_list(inputs)
         self.failed = []
-        preds, kept = [], []
+        preds, kept, results = [], [], []
         for indices, data, failures in self.preprocess(
                 images, batch_size, num_workers):
             for i, reason in failures:
                 self._unreadable(images[i], reason, strict)
             if data is not None:
-                preds.extend(self.forward(data))
+                batch = self.forward(data)
+                preds.extend(batch)
                 kept.extend(indices)
+                results.extend(self._result_dicts(images, indices, batch))
+                if on_results is not None:
+                    on_results(results[-len(batch):])
             if progress is not None:
                 progress(len(indices) + len(failures))
-        visualization = self.visualize([images[i] for i in kept], preds,
-                                       **visualize_kwargs)
-        results = self.postprocess(preds, visualization, return_datasamples)
-        if return_datasamples:
-            return results
+        self.visualize([images[i] for i in kept], preds, **visualize_kwargs)
+        return preds if return_datasamples else results
+
+    def _result_dicts(self, images: list, indices: List[int],
+                      preds: List[DataSample]) -> List[dict]:
+        """The :meth:`postprocess` dicts of one batch, each with ``image``
+        (the path, or the position of an array input)."""
         return [
             dict(image=images[i] if isinstance(images[i], str) else i, **r)
-            for r, i in zip(results, kept)
+            for r, i in zip(self.postprocess(preds), indices)
         ]
 
     def postprocess(self,

@@ -1,6 +1,5 @@
 """COCO-format multi-label dataset (COCO 2014 and any ``instances`` file)."""
 import gc
-import json
 import os.path as osp
 from contextlib import contextmanager
 from itertools import chain
@@ -10,7 +9,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file
+from .utils import check_dir, check_file, read_json
 
 
 @contextmanager
@@ -33,17 +32,80 @@ def _read_coco(ann_file: str) -> dict:
     ``COCO(ann_file)`` is ``json.load`` followed by ``createIndex``, a Python
     loop over every annotation that builds ``anns``, ``imgToAnns`` and
     ``catToImgs``. Multi-label indexing needs none of these indices, so only
-    the ``json.load`` step is done here; the labels are then built with
-    vectorised numpy.
+    the ``json.load`` step is done here (as UTF-8, a byte-order mark
+    accepted); the labels are then built with vectorised numpy once
+    :func:`_check_coco` has checked the records they are built from.
     """
-    with open(ann_file, 'r') as f:
-        dataset = json.load(f)
+    dataset = read_json(ann_file, 'COCO annotation file', unique_keys=False)
     if not isinstance(dataset, dict) or 'images' not in dataset \
             or 'categories' not in dataset:
         raise ValueError(
             f'{osp.abspath(ann_file)} is not a COCO-format annotation file: '
             'it needs the keys "images", "annotations" and "categories".')
+    _check_coco(dataset, osp.abspath(ann_file))
     return dataset
+
+
+# the JSON type each checked field must have: ``type(v) is int`` refuses a
+# float (1e10, 3.7) or a boolean where an id is expected
+_FIELD_TYPES = dict(
+    id=int, image_id=int, category_id=int, file_name=str, name=str,
+    bbox=list)
+
+
+def _check_records(records, key: str, fields: Tuple[str, ...],
+                   path: str) -> None:
+    """``records`` is a list of objects, each with ``fields`` of the types
+    of ``_FIELD_TYPES``."""
+    if not isinstance(records, list):
+        raise ValueError(
+            f'"{key}" of {path} must be a list of objects, got a '
+            f'{type(records).__name__}')
+    if set(map(type, records)) - {dict}:
+        k = next(i for i, r in enumerate(records) if type(r) is not dict)
+        raise ValueError(f'entry {k} of "{key}" in {path} is not an object: '
+                         f'{records[k]!r}'[:400])
+    for field in fields:
+        expected = _FIELD_TYPES[field]
+        values = [r.get(field) for r in records]
+        if set(map(type, values)) - {expected}:
+            k = next(i for i, v in enumerate(values)
+                     if type(v) is not expected)
+            what = 'has a bad' if field in records[k] else 'lacks'
+            raise ValueError(
+                f'entry {k} of "{key}" in {path} {what} "{field}" (needs a '
+                f'JSON {expected.__name__}, got {values[k]!r}): '
+                f'{records[k]!r}'[:400])
+
+
+def _check_unique(values: list, key: str, field: str, path: str) -> None:
+    """No two entries of ``key`` share ``field``."""
+    if len(set(values)) != len(values):
+        seen = set()
+        dup = next(v for v in values if v in seen or seen.add(v))
+        raise ValueError(
+            f'{field} {dup!r} appears twice in "{key}" of {path}: each '
+            f'{key[:-1]} must be listed once (two entries would merge into '
+            'one or one would never occur)')
+
+
+def _check_coco(dataset: dict, path: str) -> None:
+    """The records the labels are built from, checked before any is used:
+    lists of objects; integer ids (a float such as ``1e10`` or ``3.7`` is
+    refused, never rounded); string ``file_name`` and ``name``; unique image
+    ids, file names and category ids."""
+    images, categories = dataset['images'], dataset['categories']
+    anns = dataset.get('annotations')
+    _check_records(images, 'images', ('id', 'file_name'), path)
+    _check_records(categories, 'categories', ('id', 'name'), path)
+    if anns is not None:
+        _check_records(anns, 'annotations',
+                       ('image_id', 'category_id', 'bbox'), path)
+    _check_unique([im['id'] for im in images], 'images', 'image id', path)
+    _check_unique([im['file_name'] for im in images], 'images', 'file_name',
+                  path)
+    _check_unique([c['id'] for c in categories], 'categories', 'category id',
+                  path)
 
 
 def _boxes_by_image(a_idx: np.ndarray, a_cls: np.ndarray, boxes: np.ndarray,
@@ -95,6 +157,15 @@ class CocoMultiLabel(MultiLabelDataset):
     ``filter_empty=False`` keeps them with an empty label set: 82,783 /
     40,504 images, the counts Query2Label evaluates on. Kept images without
     labels are negatives for every class, so they change AP and precision.
+
+    Before any label is built, the file is checked (each failure names the
+    file and the entry): UTF-8 JSON (a byte-order mark is accepted); lists
+    of objects under ``images``, ``categories`` and ``annotations``; integer
+    ids (a float such as ``1e10``, a string or a boolean is refused, never
+    rounded), string ``file_name`` and ``name``, a ``bbox`` list; no image
+    id, file name, category id or category name given twice; every
+    annotation's image and category present. Category ids may be large and
+    sparse.
 
     The file is parsed with ``json`` as ``pycocotools.coco.COCO`` does, but
     ``COCO.createIndex`` (a Python loop over every annotation) is skipped:
@@ -173,20 +244,21 @@ class CocoMultiLabel(MultiLabelDataset):
         return self._data_infos(images, lab_split, lab_cls, box_split, boxes,
                                 box_cls)
 
-    def _class_index(self, categories: List[dict]) -> Tuple[np.ndarray, set]:
+    def _class_index(self,
+                     categories: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
         """Map category ids to class indices; set ``classes`` in metainfo.
 
         Returns:
-            tuple: ``table``, where ``table[cat_id]`` is the class index or
-            -1 for a category that is not selected, and the set of the
-            file's category ids.
+            tuple: ``table``, where ``table[k]`` is the class index of the
+            k-th category in ascending id order or -1 for a category that is
+            not selected, and the sorted array of the file's category ids
+            (ids may be large and sparse: nothing is sized by them).
         """
         ids, names = self._categories(categories)
         order = self._selected(names)
-        table = np.full(max(ids, default=0) + 2, -1, dtype=np.int64)
-        for new_idx, k in enumerate(order):
-            table[ids[k]] = new_idx
-        return table, set(ids)
+        table = np.full(len(ids), -1, dtype=np.int64)
+        table[order] = np.arange(len(order))
+        return table, np.asarray(ids, dtype=np.int64)
 
     def _categories(self, categories: List[dict]) -> Tuple[list, list]:
         """Ids and names of the categories, in ascending id order."""
@@ -273,10 +345,13 @@ class CocoMultiLabel(MultiLabelDataset):
 
     def _annotation_classes(self, anns: List[dict], images: List[dict],
                             a_cat: np.ndarray, a_idx: np.ndarray,
-                            table: np.ndarray, known_ids: set) -> np.ndarray:
+                            table: np.ndarray,
+                            known_ids: np.ndarray) -> np.ndarray:
         """Class index of every annotation, -1 for classes not selected."""
-        in_table = (a_cat >= 0) & (a_cat < len(table))
-        bad = ~in_table | ~np.isin(a_cat, np.fromiter(known_ids, np.int64))
+        pos = np.minimum(np.searchsorted(known_ids, a_cat),
+                         max(len(known_ids) - 1, 0))
+        bad = known_ids[pos] != a_cat if len(known_ids) else \
+            np.ones(len(a_cat), bool)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(
@@ -284,7 +359,7 @@ class CocoMultiLabel(MultiLabelDataset):
                 f'{anns[k].get("id")} (image '
                 f'{images[int(a_idx[k])].get("file_name")!r}) is not in the '
                 f'"categories" of {osp.abspath(self.ann_file)}')
-        return table[a_cat]
+        return table[pos]
 
     def _data_infos(self, images: List[dict], lab_split: np.ndarray,
                     lab_cls: list, box_split: np.ndarray, boxes: np.ndarray,

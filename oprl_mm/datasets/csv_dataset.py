@@ -1,12 +1,13 @@
 """Multi-label dataset read from a two-column CSV file (custom data)."""
 import csv
+import io
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file
+from .utils import check_dir, check_unique_names, read_text
 
 CUSTOM_DOC = 'docs/custom_dataset.md'
 
@@ -33,6 +34,15 @@ class CsvMultiLabel(MultiLabelDataset):
       rule reads one file only, a validation CSV that lacks a class would
       number the classes differently from the training CSV: give
       ``classes`` whenever train and validation are separate files.
+
+    Checks (each failure names the file and the row): the file is UTF-8
+    (a byte-order mark is accepted); the header names ``image`` and
+    ``labels``; no row lacks the ``image`` or ``labels`` cell, nor has
+    more cells than the header (a comma between label names would
+    otherwise cut the labels short; trailing empty cells are accepted); no
+    class name is given twice; every label
+    name is a given class. Each row is one sample: an image on two rows is
+    two samples, which ``tools/misc/verify_dataset.py`` reports.
 
     Args:
         ann_file (str): The CSV file, relative to ``data_root``.
@@ -78,7 +88,6 @@ class CsvMultiLabel(MultiLabelDataset):
 
     def load_data_list(self) -> List[dict]:
         """Read the CSV rows; build the class list if none was given."""
-        check_file(self.ann_file, 'CSV annotation file', CUSTOM_DOC)
         check_dir(self.img_prefix, 'image folder', CUSTOM_DOC)
         rows = self._read_rows()
         classes = self._class_list(rows)
@@ -99,26 +108,36 @@ class CsvMultiLabel(MultiLabelDataset):
     def _read_rows(self) -> List[Tuple[int, str, List[str]]]:
         """(row number, image, label names) of every data row."""
         rows = []
-        with open(self.ann_file, newline='', encoding='utf-8-sig') as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            if 'image' not in header or 'labels' not in header:
-                raise self._error(
-                    1, f'the header must name the columns "image" and '
-                    f'"labels", got {header}')
-            i_img, i_lab = header.index('image'), header.index('labels')
-            for row_no, row in enumerate(reader, 2):
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(row) <= max(i_img, i_lab):
-                    raise self._error(row_no,
-                                      f'expected {len(header)} columns, got '
-                                      f'{len(row)}: {row}')
-                rows.append((row_no, *self._image_and_names(
-                    row_no, row[i_img], row[i_lab])))
+        text = read_text(self.ann_file, 'CSV annotation file', CUSTOM_DOC)
+        reader = csv.reader(io.StringIO(text, newline=''))
+        header = [h.strip() for h in next(reader, [])]
+        if 'image' not in header or 'labels' not in header:
+            raise self._error(
+                1, f'the header must name the columns "image" and '
+                f'"labels", got {header}')
+        i_img, i_lab = header.index('image'), header.index('labels')
+        for row_no, row in enumerate(reader, 2):
+            if not row or not any(c.strip() for c in row):
+                continue
+            self._check_width(row_no, row, header, max(i_img, i_lab))
+            rows.append((row_no, *self._image_and_names(
+                row_no, row[i_img], row[i_lab])))
         if not rows:
             raise ValueError(f'{osp.abspath(self.ann_file)} has no data rows')
         return rows
+
+    def _check_width(self, row_no: int, row: List[str], header: List[str],
+                     last_needed: int) -> None:
+        """A row reaches the ``image`` and ``labels`` cells and has no more
+        cells than the header (but trailing empty ones): more most often
+        means label names separated by a comma."""
+        extra = row[len(header):]
+        if len(row) <= last_needed or any(c.strip() for c in extra):
+            hint = (f'; separate label names with {self.sep!r}, not a '
+                    'comma, or quote the cell' if extra else '')
+            raise self._error(
+                row_no, f'expected {len(header)} cells as in the header '
+                f'{header}, got {len(row)}: {row}{hint}')
 
     def _image_and_names(self, row_no: int, img: str,
                          labels: str) -> Tuple[str, List[str]]:
@@ -141,6 +160,8 @@ class CsvMultiLabel(MultiLabelDataset):
         if classes is None:
             classes = sorted({n for _, _, names in rows for n in names})
             self._metainfo['classes'] = tuple(classes)
+        check_unique_names(
+            classes, f'the classes given for {osp.abspath(self.ann_file)}')
         return list(classes)
 
     def extra_repr(self) -> List[str]:

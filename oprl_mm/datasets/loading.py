@@ -11,10 +11,12 @@ OpenCV 5 refuses a truncated JPEG or PNG; OpenCV 4 only warns and returns a
 partly grey image, which no reader short of a second, stricter decoder
 notices: ``tools/misc/verify_dataset.py`` decodes with PIL as well.
 """
+import io
 import logging
 import os
 import os.path as osp
-from typing import Optional
+import warnings
+from typing import Optional, Tuple
 
 import mmcv
 import numpy as np
@@ -25,6 +27,10 @@ from mmpretrain.registry import TRANSFORMS
 
 VERIFY_TOOL = 'tools/misc/verify_dataset.py'
 MISSING_REASON = 'file does not exist'
+# Inference refuses images of more pixels than this before decoding them
+# (100 megapixels, 10000 x 10000: 300 MB decoded, several GB once a
+# pipeline without a resize turns it into float tensors).
+MAX_PIXELS = 100_000_000
 
 
 class UnreadableImageError(ValueError):
@@ -41,10 +47,38 @@ class UnreadableImageError(ValueError):
         self.reason = reason
 
 
+def header_size(content: bytes) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from an encoded image's header, without decoding
+    the pixels; None when PIL cannot read the header."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as img:
+                return img.size
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS, 2)  # beyond PIL's own bomb limit
+    except Exception:  # a format or a corruption PIL does not read
+        return None
+
+
+def check_pixels(path: str, width: int, height: int,
+                 max_pixels: Optional[int]) -> None:
+    """Raise :class:`UnreadableImageError` for an image of more than
+    ``max_pixels`` pixels."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise UnreadableImageError(
+            path, f'{width} x {height} = {width * height} pixels, more than '
+            f'the limit of {max_pixels} (resize it, or raise the limit, '
+            'e.g. tools/infer.py --max-pixels, if memory allows)')
+
+
 def read_image(path: str,
                color_type: str = 'color',
                imdecode_backend: str = 'cv2',
-               backend_args: Optional[dict] = None) -> np.ndarray:
+               backend_args: Optional[dict] = None,
+               max_pixels: Optional[int] = None) -> np.ndarray:
     """Read and decode one image file as mmcv's ``LoadImageFromFile`` does.
 
     Args:
@@ -54,9 +88,13 @@ def read_image(path: str,
         imdecode_backend (str): ``mmcv.imfrombytes`` backend. Defaults to
             'cv2'.
         backend_args (dict, optional): mmengine file backend arguments.
+        max_pixels (int, optional): refuse, before decoding, an image whose
+            header gives more pixels (see :data:`MAX_PIXELS`). Defaults to
+            None (no limit).
 
     Raises:
-        UnreadableImageError: the file is missing, empty or not decodable.
+        UnreadableImageError: the file is missing, empty, not decodable,
+            over ``max_pixels``, or too large to decode in the memory left.
     """
     try:
         content = fileio.get(path, backend_args=backend_args)
@@ -66,9 +104,17 @@ def read_image(path: str,
         raise UnreadableImageError(path, f'cannot read file: {e}') from e
     if not content:
         raise UnreadableImageError(path, 'empty file')
+    if max_pixels is not None:
+        size = header_size(content)
+        if size is not None:
+            check_pixels(path, *size, max_pixels)
     try:
         img = mmcv.imfrombytes(
             content, flag=color_type, backend=imdecode_backend)
+    except MemoryError:
+        raise UnreadableImageError(
+            path, 'out of memory while decoding (an image too large for the '
+            'memory left)') from None
     except Exception as e:  # decoders raise many types on corrupt bytes
         raise UnreadableImageError(
             path, f'cannot decode ({type(e).__name__}: {e})') from e

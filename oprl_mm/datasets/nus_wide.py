@@ -1,6 +1,7 @@
 """NUS-WIDE (81 concepts) in the three layouts found in the wild."""
 import ast
 import csv
+import io
 import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -8,7 +9,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import DATA_DOC, check_dir
+from .utils import DATA_DOC, check_dir, read_text, read_text_lines
 
 # The 81 concepts in the order of the official ConceptsList/Concepts81.txt.
 NUS_WIDE_CLASSES: Tuple[str, ...] = (
@@ -101,6 +102,15 @@ class NUSWide(MultiLabelDataset):
       column such as ``"['sky', 'clouds']"`` and a split column (``train``
       / ``val``; ``val`` is the test split); image paths are relative to
       ``data_root``.
+
+    Checks (each failure names the file and the line or row): every file
+    is UTF-8 (a byte-order mark is accepted); a label line holds 81 (q2l)
+    or 1 (official) values 0 or 1 and the label files have one line per
+    image of the list; the concept list names the 81 concepts; a csv row
+    has the header's number of cells, a readable label list of known
+    concepts and the split ``train`` or ``val``. The label files are aligned
+    with the image list line by line, so an image listed twice is kept
+    twice, each line with its own labels.
 
     With ``layout=None`` the first complete layout in the order above is
     used. The layouts do not hold the same images: the official lists have
@@ -219,11 +229,11 @@ class NUSWide(MultiLabelDataset):
                         layout_file(self.layout, role, self.split, concept))
 
     def _image_list(self) -> List[str]:
-        with open(self._path('image_list'), encoding='utf-8') as f:
-            # the official lists use Windows separators
-            return [
-                line.strip().replace('\\', '/') for line in f if line.strip()
-            ]
+        # the official lists use Windows separators
+        return [
+            line.replace('\\', '/') for line in read_text_lines(
+                self._path('image_list'), 'NUS-WIDE image list')
+        ]
 
     def _read_official(self) -> List[Tuple[str, List[int]]]:
         self._check_concepts_file()
@@ -238,8 +248,7 @@ class NUSWide(MultiLabelDataset):
         concepts = osp.join(self.data_root, CONCEPTS_FILE)
         if not osp.isfile(concepts):
             return
-        with open(concepts, encoding='utf-8') as f:
-            names = [line.strip() for line in f if line.strip()]
+        names = read_text_lines(concepts, 'NUS-WIDE concept list')
         if sorted(names) != sorted(NUS_WIDE_CLASSES):
             raise ValueError(f'{osp.abspath(concepts)} does not list the 81 '
                              'NUS-WIDE concepts')
@@ -255,17 +264,16 @@ class NUSWide(MultiLabelDataset):
         """Read whitespace-separated 0/1 values, ``width`` a line, one line
         per image of the image list."""
         rows = []
-        with open(path, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                vals = line.split()
-                if len(vals) != width or any(v not in ('0', '1')
-                                             for v in vals):
-                    raise ValueError(
-                        f'line {lineno} of {osp.abspath(path)} should hold '
-                        f'{width} values 0 or 1, got {line.strip()[:80]!r}')
-                rows.append(vals)
+        text = read_text(path, 'NUS-WIDE label file')
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            vals = line.split()
+            if len(vals) != width or any(v not in ('0', '1') for v in vals):
+                raise ValueError(
+                    f'line {lineno} of {osp.abspath(path)} should hold '
+                    f'{width} values 0 or 1, got {line.strip()[:80]!r}')
+            rows.append(vals)
         if len(rows) != num_lines:
             raise ValueError(
                 f'{osp.abspath(path)} has {len(rows)} lines but the image '
@@ -275,19 +283,25 @@ class NUSWide(MultiLabelDataset):
     def _read_asl(self) -> List[Tuple[str, List[int]]]:
         path = self._path('csv')
         items = []
-        with open(path, newline='', encoding='utf-8') as f:
-            reader = csv.reader(f)
-            cols = _csv_columns(next(reader, []), path)
-            for row_no, row in enumerate(reader, 2):
-                if not row:
-                    continue
-                split = row[cols['split']].strip().lower()
-                if split not in ('train', 'val', 'test'):
-                    raise ValueError(
-                        f'row {row_no} of {osp.abspath(path)}: split must be '
-                        f'train or val, got {split!r}')
-                if (split == 'train') == (self.split == 'train'):
-                    items.append(_csv_item(row, cols, row_no, path))
+        text = read_text(path, 'NUS-WIDE csv')
+        reader = csv.reader(io.StringIO(text, newline=''))
+        header = next(reader, [])
+        cols = _csv_columns(header, path)
+        for row_no, row in enumerate(reader, 2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ValueError(
+                    f'row {row_no} of {osp.abspath(path)} has {len(row)} '
+                    f'cells, the header {len(header)}: {row}'[:300] +
+                    '; quote the label list, e.g. "[\'sky\', \'clouds\']"')
+            split = row[cols['split']].strip().lower()
+            if split not in ('train', 'val', 'test'):
+                raise ValueError(
+                    f'row {row_no} of {osp.abspath(path)}: split must be '
+                    f'train or val, got {split!r}')
+            if (split == 'train') == (self.split == 'train'):
+                items.append(_csv_item(row, cols, row_no, path))
         return items
 
     def extra_repr(self) -> List[str]:

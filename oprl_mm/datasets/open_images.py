@@ -1,6 +1,7 @@
 """Open Images (V6 / V7) with human-verified image-level labels."""
 import copy
 import csv
+import io
 import os
 import os.path as osp
 import warnings
@@ -11,7 +12,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file
+from .utils import check_dir, check_file, read_text
 
 LABEL_COLUMNS = ('ImageID', 'LabelName', 'Confidence')
 # file names of the official release, by version and split
@@ -39,20 +40,20 @@ def read_class_descriptions(path: str) -> Tuple[List[str], List[str]]:
     may hold commas and quotes); a first row equal to that header is
     skipped (V6 and V7 have it, V5 does not).
     """
-    check_file(path, 'Open Images class descriptions')
+    text = read_text(path, 'Open Images class descriptions')
     mids, names = [], []
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        for row_no, row in enumerate(csv.reader(f), 1):
-            if not row:
-                continue
-            if row_no == 1 and row[0].strip() == 'LabelName':
-                continue
-            if len(row) < 2 or not row[0].strip():
-                raise ValueError(
-                    f'row {row_no} of {osp.abspath(path)}: expected '
-                    f'LabelName,DisplayName, got {row}')
-            mids.append(row[0].strip())
-            names.append(row[1].strip())
+    reader = csv.reader(io.StringIO(text, newline=''))
+    for row_no, row in enumerate(reader, 1):
+        if not row:
+            continue
+        if row_no == 1 and row[0].strip() == 'LabelName':
+            continue
+        if len(row) < 2 or not row[0].strip():
+            raise ValueError(
+                f'row {row_no} of {osp.abspath(path)}: expected '
+                f'LabelName,DisplayName, got {row}')
+        mids.append(row[0].strip())
+        names.append(row[1].strip())
     duplicates = sorted(m for m, n in Counter(mids).items() if n > 1)
     if duplicates:
         raise ValueError(f'{osp.abspath(path)} describes {duplicates[:5]} '
@@ -63,19 +64,18 @@ def read_class_descriptions(path: str) -> Tuple[List[str], List[str]]:
 def read_trainable(path: str, described: Sequence[str],
                    description_file: str) -> List[str]:
     """The trainable LabelNames, one a line, each of them described."""
-    check_file(path, 'Open Images trainable class list')
+    text = read_text(path, 'Open Images trainable class list')
     known = set(described)
     mids = []
-    with open(path, encoding='utf-8-sig') as f:
-        for row_no, line in enumerate(f, 1):
-            mid = line.strip()
-            if not mid:
-                continue
-            if mid not in known:
-                raise ValueError(
-                    f'row {row_no} of {osp.abspath(path)}: class {mid!r} is '
-                    f'not in {osp.abspath(description_file)}')
-            mids.append(mid)
+    for row_no, line in enumerate(text.splitlines(), 1):
+        mid = line.strip()
+        if not mid:
+            continue
+        if mid not in known:
+            raise ValueError(
+                f'row {row_no} of {osp.abspath(path)}: class {mid!r} is '
+                f'not in {osp.abspath(description_file)}')
+        mids.append(mid)
     if len(set(mids)) != len(mids):
         raise ValueError(f'{osp.abspath(path)} lists a class twice')
     return mids

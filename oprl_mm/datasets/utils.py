@@ -1,11 +1,17 @@
-"""Checks shared by the oprl-mm datasets: missing files and bad labels.
+"""Checks shared by the oprl-mm datasets: missing files, bad encodings,
+malformed JSON and bad labels.
 
 Every error names the full path it looked at and points at the data
 preparation guide, so that a user who mistyped ``data_root`` sees at once
 which file is missing and where the expected layout is described.
+
+Every annotation file is read by :func:`read_text` or :func:`read_json`:
+UTF-8, with a leading byte-order mark accepted; another encoding is an error
+that names the file and the byte offset of the first bad byte.
 """
+import json
 import os.path as osp
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, List, Optional, Sequence
 
 DATA_DOC = 'docs/datasets.md'
 
@@ -41,6 +47,111 @@ def check_dir(path: str, what: str = 'image folder',
         raise missing_file_error(path, what, doc)
 
 
+def read_text(path: str, what: str = 'annotation file',
+              doc: str = DATA_DOC) -> str:
+    """The text of a UTF-8 file; a leading byte-order mark is dropped.
+
+    Args:
+        path (str): The file.
+        what (str): What the file is, for messages.
+        doc (str): The guide that describes the file.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: The file is not UTF-8; the message names the file and
+            the byte offset of the first byte that does not decode.
+    """
+    check_file(path, what, doc)
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        bom = 3 if raw.startswith(b'\xef\xbb\xbf') else 0
+        offset = e.start + bom
+        line = raw.count(b'\n', 0, offset) + 1
+        raise ValueError(
+            f'{what} {osp.abspath(path)} is not UTF-8: byte {offset} '
+            f'({raw[offset:offset + 1]!r}, line {line}) does not decode. '
+            'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8); see '
+            f'{doc}.') from None
+
+
+def read_text_lines(path: str, what: str = 'annotation file',
+                    doc: str = DATA_DOC) -> List[str]:
+    """The lines of a UTF-8 file (see :func:`read_text`), stripped, blank
+    lines left out."""
+    return [
+        line.strip() for line in read_text(path, what, doc).splitlines()
+        if line.strip()
+    ]
+
+
+def _no_duplicate_keys(path: str, what: str):
+    """``object_pairs_hook`` that refuses a key given twice in one JSON
+    object (``json`` keeps the last one without a word)."""
+
+    def hook(pairs):
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen, dup = set(), []
+            for key, _ in pairs:
+                if key in seen:
+                    dup.append(key)
+                seen.add(key)
+            raise ValueError(
+                f'{what} {osp.abspath(path)} gives the key {dup[0]!r} twice '
+                'in one object; JSON keeps only the last value: remove the '
+                'duplicate entries')
+        return obj
+
+    return hook
+
+
+def read_json(path: str,
+              what: str = 'annotation file',
+              doc: str = DATA_DOC,
+              unique_keys: bool = True) -> Any:
+    """The content of a UTF-8 JSON file (see :func:`read_text`).
+
+    Args:
+        unique_keys (bool): Refuse a key given twice in one object. A Python
+            call per object: COCO-sized files, whose objects are records
+            with fixed keys, check their ids instead. Defaults to True.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: The file is not UTF-8, is empty, is not valid JSON
+            (the message names the line and column) or gives a key twice in
+            one object.
+    """
+    text = read_text(path, what, doc)
+    if not text.strip():
+        raise ValueError(f'{what} {osp.abspath(path)} is empty; see {doc}')
+    try:
+        hook = _no_duplicate_keys(path, what) if unique_keys else None
+        return json.loads(text, object_pairs_hook=hook)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f'{what} {osp.abspath(path)} is not valid JSON (truncated or '
+            f'edited by hand?): {e.msg} at line {e.lineno} column '
+            f'{e.colno}; see {doc}') from None
+
+
+def check_unique_names(names: Sequence[str], source: str) -> None:
+    """Raise :class:`ValueError` if a class name occurs twice in
+    ``names``: two indices with one name would split one class in two."""
+    seen, dup = set(), []
+    for name in names:
+        if name in seen and name not in dup:
+            dup.append(name)
+        seen.add(name)
+    if dup:
+        raise ValueError(
+            f'class names {dup} occur twice in {source}: each class needs '
+            'one name; remove the duplicates')
+
+
 def check_label_range(labels: Iterable[int], num_classes: int, source: str,
                       image: str) -> None:
     """Raise :class:`ValueError` if a label index is outside ``[0, C)``.
@@ -63,7 +174,9 @@ def class_names_from_arg(classes: Optional[Sequence[str]]) -> Optional[list]:
     if classes is None:
         return None
     if isinstance(classes, str):
-        check_file(classes, 'class name file')
-        with open(classes, encoding='utf-8') as f:
-            return [line.strip() for line in f if line.strip()]
-    return [str(c) for c in classes]
+        names = read_text_lines(classes, 'class name file')
+        check_unique_names(names, osp.abspath(classes))
+        return names
+    names = [str(c) for c in classes]
+    check_unique_names(names, 'the classes argument')
+    return names

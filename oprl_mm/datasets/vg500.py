@@ -1,5 +1,4 @@
 """VG500: Visual Genome restricted to its 500 most frequent categories."""
-import json
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
@@ -7,7 +6,8 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
 from .utils import (check_dir, check_file, check_label_range,
-                    class_names_from_arg)
+                    check_unique_names, class_names_from_arg, read_json,
+                    read_text_lines)
 
 NUM_VG500_CLASSES = 500
 _NAME_FILES = ('vg_category_500.json', 'vg_category_500.txt')
@@ -30,6 +30,13 @@ class VG500(MultiLabelDataset):
     ``{name: index}`` mapping) or ``vg_category_500.txt`` under
     ``data_root`` if present; else ``class_0`` ... ``class_499``. The names
     only label reports: the indices in the label file are what is trained.
+
+    Checks (each failure names the file and the image): the files are UTF-8
+    (a byte-order mark is accepted) and the JSON files valid JSON; the
+    label file is one object that names no image twice; every label entry
+    is a list of integers (a string such as ``"317"``, a float or a boolean
+    is refused, never read digit by digit or rounded) in ``[0, 500)``; every
+    listed image has an entry and is listed once; class names are unique.
 
     Args:
         data_root (str): The VG500 root folder.
@@ -79,11 +86,20 @@ class VG500(MultiLabelDataset):
                 continue
             if name.endswith('.txt'):
                 return class_names_from_arg(path)
-            with open(path, encoding='utf-8') as f:
-                obj = json.load(f)
+            obj = read_json(path, 'VG500 class name file')
             if isinstance(obj, dict):  # {name: index}
-                return [k for k, _ in sorted(obj.items(), key=lambda x: x[1])]
-            return [str(n) for n in obj]
+                names = [
+                    k for k, _ in sorted(obj.items(), key=lambda x: x[1])
+                ]
+            elif isinstance(obj, list):
+                names = [str(n) for n in obj]
+            else:
+                raise ValueError(
+                    f'{osp.abspath(path)} should hold a list of class names '
+                    f'or a {{name: index}} object, got a '
+                    f'{type(obj).__name__}')
+            check_unique_names(names, osp.abspath(path))
+            return names
         return [f'class_{i}' for i in range(NUM_VG500_CLASSES)]
 
     def load_data_list(self) -> List[dict]:
@@ -94,26 +110,26 @@ class VG500(MultiLabelDataset):
         check_file(list_file, 'VG500 image list')
         check_file(label_file, 'VG500 label file')
         check_dir(self.img_prefix, 'VG500 image folder')
-        with open(label_file, encoding='utf-8') as f:
-            labels = json.load(f)
+        labels = read_json(label_file, 'VG500 label file')
         if not isinstance(labels, dict):
             raise ValueError(f'{osp.abspath(label_file)} should map file '
-                             'names to lists of class indices')
+                             'names to lists of class indices, got a '
+                             f'{type(labels).__name__}')
         num_classes = len(self.CLASSES)
         data_list = []
-        with open(list_file, encoding='utf-8') as f:
-            names = [line.strip() for line in f if line.strip()]
-        for name in names:
+        names = read_text_lines(list_file, 'VG500 image list')
+        listed = set()
+        for line_no, name in enumerate(names, 1):
+            if name in listed:
+                raise ValueError(
+                    f'image {name!r} is listed twice in '
+                    f'{osp.abspath(list_file)} (non-blank line {line_no})')
+            listed.add(name)
             if name not in labels:
                 raise ValueError(
                     f'image {name!r} of {osp.abspath(list_file)} has no '
                     f'entry in {osp.abspath(label_file)}')
-            try:
-                gt = sorted({int(i) for i in labels[name]})
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f'labels of image {name!r} in {osp.abspath(label_file)} '
-                    f'are not a list of integers: {labels[name]!r}')
+            gt = _label_indices(labels[name], name, label_file)
             check_label_range(gt, num_classes, label_file, name)
             if self.filter_empty and not gt:
                 continue
@@ -126,3 +142,16 @@ class VG500(MultiLabelDataset):
             f'Root: \t{self.data_root}', f'Split: \t{self.split}',
             f'Prefix of images: \t{self.img_prefix}'
         ]
+
+
+def _label_indices(value, image: str, label_file: str) -> List[int]:
+    """The sorted, unique class indices of one label entry, which must be a
+    list of JSON integers: ``int()`` would read ``"317"`` as 3, 1, 7, round
+    3.7 to 3 and take ``true`` for 1."""
+    if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise ValueError(
+            f'labels of image {image!r} in {osp.abspath(label_file)} must '
+            f'be a list of integer class indices such as [3, 17], got '
+            f'{value!r}')
+    return sorted(set(value))

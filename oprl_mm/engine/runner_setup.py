@@ -114,3 +114,35 @@ def enable_auto_scale_lr(cfg: Config) -> float:
         if 'eta_max' in scheduler:
             scheduler['eta_max'] *= factor
     return factor
+
+
+def _dataset_files(dataset) -> str:
+    """Where a dataset read its samples from, for messages."""
+    while not hasattr(dataset, 'ann_file') and hasattr(dataset, 'dataset'):
+        dataset = dataset.dataset  # RepeatDataset, ClassBalancedDataset ...
+    where = [
+        f'{key} {getattr(dataset, key)!r}'
+        for key in ('ann_file', 'data_root', 'split')
+        if getattr(dataset, key, None)
+    ]
+    return f'{type(dataset).__name__} (' + ', '.join(where) + ')'
+
+
+def check_train_set(runner) -> None:
+    """Raise :class:`ValueError` if the training set holds no sample.
+
+    Building the training loop here, before ``runner.train()``, turns
+    mmengine's ``epoch_length must be a positive integer`` (raised while it
+    builds the schedulers, before any hook) into an error that names the
+    dataset and its files. The loop is built once: ``runner.train()`` reuses
+    it.
+    """
+    loop = runner.train_loop
+    dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+    if dataset is None or len(dataset) > 0:
+        return
+    raise ValueError(
+        f'the training set {_dataset_files(dataset)} holds no image: check '
+        'data_root and ann_file, the class selection (metainfo/classes), and '
+        'filter_empty=True, which drops images without a label of the '
+        'selected classes')

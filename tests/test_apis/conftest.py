@@ -67,6 +67,31 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def misfit_checkpoints(tiny_model, tmp_path_factory):
+    """Checkpoints that do not fit the tiny model: ``eight_classes`` (the
+    tiny model with an 8-class head) and ``no_cooccurrence`` (the tiny
+    checkpoint without SAPM's co-occurrence buffer)."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    config, checkpoint, _ = tiny_model
+    root = tmp_path_factory.mktemp('misfit')
+    cfg = Config.fromfile(config)
+    init_default_scope('mmpretrain')
+    cfg.model.head.num_classes = 8
+    eight = MODELS.build(cfg.model)
+    paths = dict(eight_classes=str(root / 'eight.pth'),
+                 no_cooccurrence=str(root / 'no_cooc.pth'))
+    torch.save(dict(state_dict=eight.state_dict(), meta={}),
+               paths['eight_classes'])
+    ckpt = torch.load(checkpoint, weights_only=True)
+    del ckpt['state_dict']['head.gcn.cooccurrence']
+    torch.save(ckpt, paths['no_cooccurrence'])
+    return paths
+
+
+@pytest.fixture(scope='session')
 def synth_images(tmp_path_factory):
     """Four 64 px SynthMultiLabel val images as PNG files."""
     from oprl_mm.datasets.synth import SynthMultiLabel, write_coco

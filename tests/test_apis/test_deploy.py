@@ -99,3 +99,29 @@ def test_onnx_latency_json(tiny_model, run_tool, tmp_path):
     for row in content['rows']:
         assert row['pytorch_ms'] > 0 and row['onnxruntime_ms'] > 0
     assert content['img_size'] == 64 and content['threads'] == 1
+
+
+@pytest.mark.parametrize('size', [0, 1, 7, 48])
+def test_export_size_off_the_stride_refused(tiny_model, run_tool, tmp_path,
+                                            size):
+    # 0 exported at the config's 64 px; 1 and 7 exported and "verified"
+    config, checkpoint, _ = tiny_model
+    out = tmp_path / 'tiny.onnx'
+    with pytest.raises(SystemExit) as e:
+        run_tool('tools/deployment/pytorch2onnx.py', config, checkpoint,
+                 '--out', out, '--img-size', size)
+    msg = str(e.value.code)
+    assert msg.startswith('error: --img-size') and f'size {size}' in msg
+    if size:
+        assert "backbone's stride 32" in msg
+    assert not out.exists()
+
+
+def test_export_refuses_a_checkpoint_that_does_not_fit(
+        tiny_model, misfit_checkpoints, run_tool, tmp_path):
+    from oprl_mm.engine.strict_load import CheckpointMismatchError
+    config, _, _ = tiny_model
+    with pytest.raises(CheckpointMismatchError, match='another class count'):
+        run_tool('tools/deployment/pytorch2onnx.py', config,
+                 misfit_checkpoints['eight_classes'], '--out',
+                 tmp_path / 'tiny.onnx')

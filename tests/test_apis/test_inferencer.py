@@ -235,3 +235,102 @@ def test_metric_targets_ignore_difficult_only_labels():
     scores, targets = metric_scores_targets(samples)
     assert torch.equal(targets, torch.tensor([[1., 0., -1.], [0., 1., 0.]]))
     assert torch.equal(scores[1], torch.tensor([.1, .8, .3]))
+
+
+def test_inferencer_refuses_a_checkpoint_that_does_not_fit(
+        tiny_model, misfit_checkpoints):
+    from oprl_mm.engine.strict_load import CheckpointMismatchError
+    config, _, _ = tiny_model
+    with pytest.raises(CheckpointMismatchError, match='another class count'):
+        MultiLabelInferencer(config, misfit_checkpoints['eight_classes'],
+                             device='cpu')
+
+
+def test_infer_tool_refuses_a_checkpoint_without_cooccurrence(
+        tiny_model, misfit_checkpoints, synth_images, run_tool):
+    # it predicted with the identity matrix instead, exit 0
+    from oprl_mm.engine.strict_load import CheckpointMismatchError
+    config, _, _ = tiny_model
+    path = misfit_checkpoints['no_cooccurrence']
+    with pytest.raises(CheckpointMismatchError) as e:
+        run_tool('tools/infer.py', config, path, synth_images, '--device',
+                 'cpu')
+    assert path in str(e.value) and 'head.gcn.cooccurrence' in str(e.value)
+    assert 'co-occurrence' in str(e.value)
+
+
+def test_infer_tool_checks_out_before_the_work(tiny_model, synth_images,
+                                               run_tool, tmp_path,
+                                               monkeypatch):
+    import oprl_mm.apis.cli as cli
+
+    def no_model(*args, **kwargs):
+        raise AssertionError('the model was built before the check')
+
+    monkeypatch.setattr(cli, 'inferencer_from_args', no_model)
+    config, checkpoint, _ = tiny_model
+    (tmp_path / 'a_file').write_text('')
+    for bad, expected in ((tmp_path, 'is a folder'),
+                          (tmp_path / 'a_file' / 'r.json', 'cannot be '
+                           'written')):
+        with pytest.raises(ValueError) as e:
+            run_tool('tools/infer.py', config, checkpoint, synth_images,
+                     '--out', bad)
+        assert f'--out {bad}' in str(e.value) and expected in str(e.value)
+
+
+def test_infer_tool_writes_what_it_has_when_it_stops(
+        tiny_model, synth_images, run_tool, tmp_path, monkeypatch):
+    # an error after some batches lost every result
+    calls = []
+    forward = MultiLabelInferencer.forward
+
+    def fail_second(self, data, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError('CUDA out of memory (simulated)')
+        return forward(self, data, **kwargs)
+
+    monkeypatch.setattr(MultiLabelInferencer, 'forward', fail_second)
+    config, checkpoint, _ = tiny_model
+    out = tmp_path / 'results.json'
+    with pytest.raises(RuntimeError, match='simulated'):
+        run_tool('tools/infer.py', config, checkpoint, synth_images, '--out',
+                 out, '--batch-size', 2, '--num-workers', 0, '--device',
+                 'cpu')
+    content = json.loads(out.read_text())
+    images = sorted(str(p) for p in synth_images.glob('*.png'))
+    assert [r['image'] for r in content['results']] == images[:2]
+    assert 'simulated' in content['stopped']
+
+
+def test_failures_of_one_image_are_listed(inferencer, synth_images,
+                                          monkeypatch):
+    # only unreadable files were caught: a decode that ran out of memory or
+    # an image too large for memory ended the run
+    import mmcv
+    paths = sorted(str(p) for p in synth_images.glob('*.png'))
+    decode = mmcv.imfrombytes
+
+    def out_of_memory(content, *args, **kwargs):
+        if out_of_memory.calls == 1:
+            out_of_memory.calls += 1
+            raise MemoryError
+        out_of_memory.calls += 1
+        return decode(content, *args, **kwargs)
+
+    out_of_memory.calls = 0
+    monkeypatch.setattr(mmcv, 'imfrombytes', out_of_memory)
+    with pytest.warns(UserWarning, match='skipped unreadable image'):
+        results = inferencer(paths, num_workers=0, strict=False)
+    assert [r['image'] for r in results] == paths[:1] + paths[2:]
+    assert [f['image'] for f in inferencer.failed] == [paths[1]]
+    assert 'out of memory' in inferencer.failed[0]['reason']
+    monkeypatch.setattr(mmcv, 'imfrombytes', decode)
+    # the documented pixel limit, here below the 64 x 64 images
+    monkeypatch.setattr(inferencer, 'max_pixels', 64 * 64 - 1)
+    with pytest.warns(UserWarning):
+        assert inferencer(paths, num_workers=0, strict=False) == []
+    assert len(inferencer.failed) == 4
+    assert '64 x 64 = 4096 pixels, more than the limit of 4095' in \
+        inferencer.failed[0]['reason']

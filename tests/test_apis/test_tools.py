@@ -196,3 +196,50 @@ def test_the_tools_share_one_thr_parser(tmp_path):
                               '--cfg-options', 'a.b=1'])
     assert args.thr == 0.25 and args.cfg_options == {'a.b': 1}
     assert parser.parse_args(['c.py', 'w.pth']).thr == 0.5
+
+
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
+        tiny_model, misfit_checkpoints, run_tool, tmp_path):
+    # an 8-class checkpoint in the 10-class config gave a metrics table
+    from oprl_mm.engine.strict_load import CheckpointMismatchError
+    config, _, _ = tiny_model
+    out = tmp_path / 'metrics.json'
+    for name, cause in (('eight_classes', 'another class count'),
+                        ('no_cooccurrence', 'co-occurrence')):
+        path = misfit_checkpoints[name]
+        with pytest.raises(CheckpointMismatchError) as e:
+            run_tool('tools/test.py', config, path, '--work-dir',
+                     tmp_path / 'work', '--out', out)
+        assert path in str(e.value) and cause in str(e.value)
+    assert not out.exists()
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match='empty file, not a checkpoint'):
+        run_tool('tools/test.py', config, empty, '--work-dir',
+                 tmp_path / 'work')
+
+
+@pytest.mark.parametrize('option', ['--out', '--dump'])
+def test_test_tool_checks_outputs_before_the_work(tiny_model, run_tool,
+                                                  tmp_path, monkeypatch,
+                                                  option):
+    # an --out/--dump to a folder failed after the whole evaluation
+    from mmengine.runner import Runner
+
+    def no_runner(*args, **kwargs):
+        raise AssertionError('the Runner was built before the check')
+
+    monkeypatch.setattr(Runner, 'from_cfg', no_runner)
+    config, checkpoint, _ = tiny_model
+    (tmp_path / 'a_file').write_text('')
+    for bad, expected in ((tmp_path, 'is a folder'),
+                          (tmp_path / 'a_file' / 'x.pkl', 'cannot be '
+                           'written')):
+        with pytest.raises(ValueError) as e:
+            run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                     tmp_path / 'work', option, bad)
+        assert f'{option} {bad}' in str(e.value) and expected in str(e.value)
+    if option == '--out':  # mmengine's dump knows no .txt
+        with pytest.raises(ValueError, match='metrics.txt: the metrics'):
+            run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                     tmp_path / 'work', option, tmp_path / 'metrics.txt')

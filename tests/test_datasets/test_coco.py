@@ -196,3 +196,80 @@ def test_no_labelled_image_gives_empty_dataset(tmp_path):
     ds = build(tmp_path)
     assert len(ds) == 0 and ds.CLASSES == ('person', 'dog', 'toothbrush')
     assert len(build(tmp_path, filter_empty=False)) == 4
+
+
+def _coco_error(tmp_path, **kwargs) -> str:
+    """The message of the ValueError that building the dataset raises; it
+    must name the annotation file."""
+    with pytest.raises(ValueError) as e:
+        build(tmp_path, **kwargs)
+    msg = str(e.value)
+    assert str(tmp_path / 'annotations' / 'instances.json') in msg
+    return msg
+
+
+def _edit_coco(path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_duplicate_category_ids_refused(tmp_path):
+    # two categories with one id merged into one class before
+    write_coco(tmp_path, categories=CATEGORIES + [dict(id=18, name='cat')])
+    assert 'category id 18 appears twice' in _coco_error(tmp_path)
+
+
+def test_duplicate_file_names_refused(tmp_path):
+    path = write_coco(tmp_path)
+    _edit_coco(path, lambda d: d['images'][1].update(file_name='a.jpg'))
+    assert "file_name 'a.jpg' appears twice" in _coco_error(tmp_path)
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('', 'is empty'),
+    ('{"images": [{"id": 1, ', 'not valid JSON'),
+    ('[]', 'not a COCO-format annotation file'),
+])
+def test_empty_truncated_or_not_coco(tmp_path, text, expected):
+    path = write_coco(tmp_path)
+    path.write_text(text)
+    assert expected in _coco_error(tmp_path)
+
+
+def test_bom_accepted_and_other_encodings_refused(tmp_path):
+    path = write_coco(tmp_path)
+    raw = path.read_bytes()
+    path.write_bytes(b'\xef\xbb\xbf' + raw)
+    assert len(build(tmp_path)) == 3
+    # a Latin-1 file name
+    path.write_bytes(raw.replace(b'"a.jpg"', b'"\xe9.jpg"'))
+    offset = raw.index(b'"a.jpg"') + 1
+    assert f'not UTF-8: byte {offset}' in _coco_error(tmp_path)
+
+
+@pytest.mark.parametrize('edit,expected', [
+    (lambda d: d['images'][0].pop('file_name'),
+     'entry 0 of "images" in'),
+    (lambda d: d.update(images={'7': 'a.jpg'}),
+     '"images" of'),
+    (lambda d: d['categories'][0].update(id=1e10),
+     'bad "id" (needs a JSON int, got 10000000000.0)'),
+    (lambda d: d['annotations'][0].update(category_id=18.0),
+     'bad "category_id"'),
+    (lambda d: d['images'][0].update(id=True), 'bad "id"'),
+    (lambda d: d['annotations'].append('x'), 'is not an object'),
+])
+def test_malformed_records_name_file_and_entry(tmp_path, edit, expected):
+    path = write_coco(tmp_path)
+    _edit_coco(path, edit)
+    assert expected in _coco_error(tmp_path)
+
+
+def test_large_sparse_category_ids(tmp_path):
+    # a dense id -> class table sized by the largest id needed 74.5 GiB
+    cats = [dict(id=10**10, name='far'), dict(id=1, name='person')]
+    anns = [_ann(1, 7, 10**10, [0, 0, 1, 1]), _ann(2, 3, 1, [0, 0, 1, 1])]
+    write_coco(tmp_path, anns=anns, categories=cats)
+    labels = {k: v['gt_label'] for k, v in by_name(build(tmp_path)).items()}
+    assert labels == {'a.jpg': [1], 'b.jpg': [0]}

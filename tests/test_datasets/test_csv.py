@@ -65,3 +65,43 @@ def test_bad_header_and_missing_files(tmp_path):
 def test_bad_sep():
     with pytest.raises(ValueError, match='sep'):
         CsvMultiLabel(ann_file='x.csv', sep=',')
+
+
+def test_comma_separated_labels_refused(tmp_path):
+    # `b.png,cat,dog` loaded as `cat` alone before
+    write_csv(tmp_path, 'image,labels\na.png,dog\nb.png,cat,dog\n')
+    with pytest.raises(ValueError) as e:
+        build(tmp_path)
+    msg = str(e.value)
+    assert 'row 3' in msg and osp.join(str(tmp_path), 'train.csv') in msg
+    assert "'|'" in msg
+    # a trailing empty cell (spreadsheet export) still loads
+    write_csv(tmp_path, 'image,labels\na.png,dog|cat,\n')
+    assert build(tmp_path).get_data_info(0)['gt_label'] == [0, 1]
+
+
+def test_duplicate_class_names_refused(tmp_path):
+    # classes=['cat', 'dog', 'cat'] gave three classes, `cat` at index 2
+    write_csv(tmp_path, 'image,labels\na.png,dog|cat\n')
+    with pytest.raises(ValueError, match=r"\['cat'\] occur twice") as e:
+        build(tmp_path, classes=['cat', 'dog', 'cat'])
+    assert osp.join(str(tmp_path), 'train.csv') in str(e.value)
+    (tmp_path / 'classes.txt').write_text('cat\ndog\ncat\n')
+    with pytest.raises(ValueError, match='occur twice'):
+        build(tmp_path, classes=str(tmp_path / 'classes.txt'))
+
+
+def test_encoding(tmp_path):
+    (tmp_path / 'images').mkdir()
+    # a BOM is accepted
+    (tmp_path / 'train.csv').write_bytes(
+        b'\xef\xbb\xbfimage,labels\na.png,dog\n')
+    assert build(tmp_path).CLASSES == ('dog', )
+    # Latin-1 is refused with the file and the byte offset
+    (tmp_path / 'train.csv').write_bytes(
+        'image,labels\na.png,caf\xe9\n'.encode('latin-1'))
+    with pytest.raises(ValueError) as e:
+        build(tmp_path)
+    msg = str(e.value)
+    assert osp.join(str(tmp_path), 'train.csv') in msg
+    assert 'not UTF-8: byte 22' in msg and 'line 2' in msg

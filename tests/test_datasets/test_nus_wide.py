@@ -163,3 +163,29 @@ def test_bad_q2l_line(tmp_path):
 def test_bad_split(tmp_path):
     with pytest.raises(ValueError, match='split'):
         NUSWide(data_root=str(tmp_path), split='val')
+
+
+def test_short_csv_row_names_row(tmp_path):
+    # a row without its label cell ended in a bare IndexError
+    write_asl(tmp_path)
+    csv_file = tmp_path / layout_file('asl', 'csv', 'train')
+    rows = csv_file.read_text().splitlines()
+    with open(csv_file, 'a') as f:
+        f.write('images/x.jpg,train\n')
+    with pytest.raises(ValueError) as e:
+        NUSWide(data_root=str(tmp_path), split='train')
+    msg = str(e.value)
+    assert f'row {len(rows) + 1} of {csv_file}' in msg and '2 cells' in msg
+
+
+def test_latin1_image_list_names_file_and_offset(tmp_path):
+    write_q2l(tmp_path)
+    image_list = tmp_path / layout_file('q2l', 'image_list', 'train')
+    raw = image_list.read_bytes()
+    image_list.write_bytes(raw + b'caf\xe9\\1.jpg\n')
+    with pytest.raises(ValueError) as e:
+        NUSWide(data_root=str(tmp_path), split='train')
+    msg = str(e.value)
+    assert str(image_list) in msg and f'byte {len(raw) + 3}' in msg
+    image_list.write_bytes(b'\xef\xbb\xbf' + raw)  # a BOM is accepted
+    assert len(NUSWide(data_root=str(tmp_path), split='train')) > 0

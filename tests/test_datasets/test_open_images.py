@@ -203,3 +203,17 @@ def test_metric_ignores_unknown_labels(tmp_path):
     assert base['OP'] == pytest.approx(100.0)  # every known label right
     noisy[2][0] = 0.99  # 0003's verified negative: counts
     assert run(noisy)['OP'] < 100.0
+
+
+def test_latin1_descriptions_name_file_and_offset(tmp_path):
+    write_root(str(tmp_path))
+    path = osp.join(tmp_path, 'oidv6-class-descriptions.csv')
+    with open(path, 'wb') as f:
+        f.write(DESCRIPTIONS.replace('Cat', 'Caf\xe9').encode('latin-1'))
+    offset = DESCRIPTIONS.index('Cat') + 3
+    with pytest.raises(ValueError) as e:
+        OpenImages(str(tmp_path))
+    assert path in str(e.value) and f'byte {offset}' in str(e.value)
+    with open(path, 'wb') as f:  # a BOM is accepted
+        f.write(b'\xef\xbb\xbf' + DESCRIPTIONS.encode())
+    assert OpenImages(str(tmp_path)).metainfo['classes'][0] == 'Apple'

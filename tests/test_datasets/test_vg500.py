@@ -7,7 +7,7 @@ from oprl_mm.datasets import VG500
 
 
 def write_vg(root, labels=None):
-    (root / 'VG_100K').mkdir()
+    (root / 'VG_100K').mkdir(exist_ok=True)
     labels = labels or {'1.jpg': [0, 499, 3, 3], '2.jpg': [7], '3.jpg': [],
                         '4.jpg': [12]}
     (root / 'train_list_500.txt').write_text('1.jpg\n2.jpg\n3.jpg\n')
@@ -68,3 +68,53 @@ def test_image_without_entry(tmp_path):
     write_vg(tmp_path, {'1.jpg': [1], '2.jpg': [1]})
     with pytest.raises(ValueError, match='3.jpg'):
         VG500(data_root=str(tmp_path), split='train')
+
+
+@pytest.mark.parametrize('bad', ['317', [3.7], [True], [1, '2'], 5])
+def test_labels_of_wrong_type_refused(tmp_path, bad):
+    # '317' loaded as the labels 3, 1, 7; [3.7] as 3; [true] as 1
+    write_vg(tmp_path, {'1.jpg': bad, '2.jpg': [1], '3.jpg': [2]})
+    with pytest.raises(ValueError) as e:
+        VG500(data_root=str(tmp_path), split='train')
+    msg = str(e.value)
+    assert "'1.jpg'" in msg and 'list of integer' in msg
+    assert osp.join(str(tmp_path), 'vg_category_500_labels_index.json') in msg
+
+
+def test_duplicate_image_entries_refused(tmp_path):
+    write_vg(tmp_path)
+    label_file = tmp_path / 'vg_category_500_labels_index.json'
+    # JSON keeps the last of two entries for one image without a word
+    label_file.write_text('{"1.jpg": [1], "2.jpg": [2], "3.jpg": [3], '
+                          '"1.jpg": [4]}')
+    with pytest.raises(ValueError, match="'1.jpg' twice") as e:
+        VG500(data_root=str(tmp_path), split='train')
+    assert str(label_file) in str(e.value)
+    write_vg(tmp_path)
+    (tmp_path / 'train_list_500.txt').write_text('1.jpg\n2.jpg\n1.jpg\n')
+    with pytest.raises(ValueError, match="'1.jpg' is listed twice") as e:
+        VG500(data_root=str(tmp_path), split='train')
+    assert str(tmp_path / 'train_list_500.txt') in str(e.value)
+
+
+@pytest.mark.parametrize('text', ['', '{"1.jpg": [1], ', '[1, 2]'])
+def test_malformed_label_file(tmp_path, text):
+    write_vg(tmp_path)
+    label_file = tmp_path / 'vg_category_500_labels_index.json'
+    label_file.write_text(text)
+    with pytest.raises(ValueError) as e:
+        VG500(data_root=str(tmp_path), split='train')
+    msg = str(e.value)
+    assert str(label_file) in msg
+    assert 'empty' in msg or 'line 1 column' in msg or 'got a list' in msg
+
+
+def test_label_file_encoding(tmp_path):
+    write_vg(tmp_path)
+    label_file = tmp_path / 'vg_category_500_labels_index.json'
+    label_file.write_bytes(b'\xef\xbb\xbf' + label_file.read_bytes())
+    assert len(VG500(data_root=str(tmp_path), split='train')) == 2
+    (tmp_path / 'train_list_500.txt').write_bytes(b'1.jpg\n\xe9.jpg\n')
+    with pytest.raises(ValueError, match='not UTF-8: byte 6') as e:
+        VG500(data_root=str(tmp_path), split='train')
+    assert str(tmp_path / 'train_list_500.txt') in str(e.value)

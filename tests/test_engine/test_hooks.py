@@ -86,3 +86,30 @@ def test_cooccurrence_hook_sets_model_and_ema(tmp_path, tiny_data, tiny_cfg):
     ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]
     torch.testing.assert_close(ema.ema_model.module.head.gcn.cooccurrence,
                                expected)
+
+
+def test_load_report_hook_logs_what_load_from_skipped():
+    # training's load_from stays lenient; what it skipped reaches the log
+    import logging
+    import types
+
+    import torch
+
+    from oprl_mm.engine.hooks import LoadReportHook
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    state = {'0.weight': torch.zeros(5, 4), 'extra': torch.zeros(1)}
+    records = []
+    logger = types.SimpleNamespace(
+        log=lambda level, msg: records.append((level, msg)))
+    runner = types.SimpleNamespace(model=model, logger=logger,
+                                   _load_from='other.pth')
+    LoadReportHook().after_load_checkpoint(runner, dict(state_dict=state))
+    (level, msg), = records
+    assert level == logging.WARNING and 'other.pth' in msg
+    assert '0.weight (5, 4) vs (3, 4)' in msg
+    assert 'missing from the checkpoint: 0.bias' in msg and 'extra' in msg
+    records.clear()
+    LoadReportHook().after_load_checkpoint(
+        runner, dict(state_dict=model.state_dict()))
+    assert records == []

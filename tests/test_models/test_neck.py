@@ -43,3 +43,15 @@ def test_wrong_channels():
     neck = MODELS.build(DEFAULT_ARGS)
     with pytest.raises(ValueError, match='in_channels = 32'):
         neck((torch.randn(1, 16, 4, 4), ))
+
+
+def test_vit_without_featmap_gets_the_fix():
+    # a ViT left at out_type='cls_token' fails here, before the head
+    vit = MODELS.build(
+        dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
+             patch_size=16, out_type='cls_token'))
+    neck = MODELS.build(dict(DEFAULT_ARGS, in_channels=192))
+    with pytest.raises(ValueError, match="out_type='featmap'"):
+        neck(vit(torch.randn(2, 3, 32, 32)))
+    vit.out_type = 'featmap'
+    assert neck(vit(torch.randn(2, 3, 32, 32)))[0].shape == (2, 192, 2, 2)

@@ -8,7 +8,10 @@ B x C sigmoid probabilities::
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT \
         --out model.onnx --verify
 
-``--img-size`` defaults to the test pipeline's size. Without CHECKPOINT the
+``--img-size`` defaults to the test pipeline's size; it must be a multiple
+of the backbone's stride (32 for a ResNet), at least the stride. The
+checkpoint must fit the config exactly (missing, unexpected or wrong-shaped
+keys are an error naming them). Without CHECKPOINT the
 weights are random (for checking that a config exports). ``--verify`` runs the
 exported graph in onnxruntime on random input at batch 1 and 2 and fails
 (exit status 1) if any score differs from PyTorch's by more than
@@ -49,7 +52,8 @@ def parse_args():
 def image_size(args, cfg):
     from oprl_mm.apis.deploy import config_img_size
 
-    size = args.img_size or config_img_size(cfg)
+    size = args.img_size if args.img_size is not None else \
+        config_img_size(cfg)
     if size is None:
         sys.exit('error: the test pipeline does not say the image size: '
                  'pass --img-size')
@@ -59,10 +63,15 @@ def image_size(args, cfg):
 def main():
     args = parse_args()
     from oprl_mm.apis.cli import model_from_args
-    from oprl_mm.apis.deploy import export_onnx, verify_onnx
+    from oprl_mm.apis.deploy import (check_export_size, export_onnx,
+                                     verify_onnx)
 
     model = model_from_args(args, device='cpu')
     size = image_size(args, model._config)
+    try:
+        check_export_size(model, size)
+    except ValueError as e:
+        sys.exit(f'error: --img-size: {e}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     start = time.perf_counter()
     export_onnx(model, args.out, size, args.opset,

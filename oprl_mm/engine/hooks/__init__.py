@@ -2,10 +2,12 @@ from .class_count_check_hook import ClassCountCheckHook, check_class_count
 from .cooccurrence_hook import CooccurrenceHook, dataset_label_matrix
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .load_report_hook import LoadReportHook
 from .unreadable_image_hook import UnreadableImageHook
 
 __all__ = [
     'ClassCountCheckHook', 'check_class_count',
     'CooccurrenceHook', 'dataset_label_matrix', 'EpochSeedHook', 'epoch_seed',
-    'FiniteLossHook', 'NonFiniteLossError', 'UnreadableImageHook'
+    'FiniteLossHook', 'NonFiniteLossError', 'UnreadableImageHook',
+    'LoadReportHook'
 ]

@@ -96,10 +96,14 @@ class TransformerEncoderNeck(BaseModule):
             inputs = (inputs, )
         feat = inputs[-1]
         if feat.dim() != 4 or feat.size(1) != self.in_channels:
+            # a ViT without out_type='featmap' gives B x D (its class token)
+            advice = ("; for a ViT, set the backbone's out_type='featmap'"
+                      if feat.dim() != 4 else
+                      '; set in_channels to the backbone\'s output channels')
             raise ValueError(
                 'TransformerEncoderNeck expects a B x D x H x W map with '
                 f'D = in_channels = {self.in_channels}, got '
-                f'{tuple(feat.shape)}')
+                f'{tuple(feat.shape)}{advice}')
         b, d, h, w = feat.shape
         pos = sine_position_encoding(
             h, w, d, device=feat.device, dtype=feat.dtype)
