@@ -1,0 +1,175 @@
+"""Runs that survive preemption, driven as a user would: ``tools/train.py``
+in a subprocess, killed (SIGKILL in the middle of a chosen checkpoint write,
+or SIGTERM after a chosen iteration), then ``tools/train.py --resume``.
+
+After any kill, ``--resume`` finishes the run; every checkpoint that
+``last_checkpoint`` or a ``best_*`` name points at loads; a best checkpoint
+exists; nothing outside the work dir changed; and a run resumed at an epoch
+boundary ends with the weights of an uninterrupted one.
+"""
+import copy
+import glob
+import hashlib
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+TRAIN = osp.join(ROOT, 'tools', 'train.py')
+EPOCHS = 3
+
+
+@pytest.fixture(scope='module')
+def config(tmp_path_factory, tiny_cfg, multilabel_writer):
+    """3 epochs of 2 iterations, a new best every epoch, the default
+    runtime's checkpoint and preemption hooks."""
+    data = multilabel_writer(tmp_path_factory.mktemp('data'), 8)
+    cfg = tiny_cfg(data, 'unused', max_epochs=EPOCHS)
+    cfg.pop('work_dir')
+    cfg.param_scheduler.pop('end')  # spans train_cfg.max_epochs
+    cfg.default_hooks.checkpoint = dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2,
+        save_best='step', rule='greater')
+    cfg.custom_hooks += [dict(type='PreemptionHook'), dict(type='KillHook')]
+    cfg.custom_imports = dict(
+        imports=['oprl_mm', 'kill_hook'], allow_failed_imports=False)
+    path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
+    cfg.dump(str(path))
+    return str(path)
+
+
+def train(config, work_dir, *args, kill=None, cwd=None):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join(
+        [HERE, ROOT, env.get('PYTHONPATH', '')])
+    env.pop('OPRL_TEST_KILL', None)
+    if kill:
+        env['OPRL_TEST_KILL'] = kill
+    return subprocess.run(
+        [sys.executable, TRAIN, config, '--work-dir', str(work_dir), *args],
+        env=env, cwd=cwd or work_dir.parent, capture_output=True, text=True,
+        timeout=300)
+
+
+def output(proc):
+    return proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def final_weights(work_dir):
+    ckpt = torch.load(osp.join(work_dir, f'epoch_{EPOCHS}.pth'),
+                      weights_only=True)
+    return ckpt['state_dict'], ckpt['ema_state_dict']
+
+
+def assert_consistent(work_dir):
+    """What ``last_checkpoint`` and every best name point at loads; a best
+    exists; no temporary file is left."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        last = f.read().strip()
+    torch.load(last, weights_only=True)
+    bests = glob.glob(osp.join(work_dir, 'best_*.pth'))
+    assert bests
+    for best in bests:
+        torch.load(best, weights_only=True)
+    assert not glob.glob(osp.join(work_dir, '.*.tmp'))
+
+
+def tree_digest(folder, skip=None):
+    digest = {}
+    for path in sorted(glob.glob(osp.join(folder, '**'), recursive=True)):
+        if osp.isfile(path) and (skip is None or skip not in path):
+            with open(path, 'rb') as f:
+                digest[path] = hashlib.sha256(f.read()).hexdigest()
+    return digest
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(config, tmp_path_factory):
+    work = tmp_path_factory.mktemp('straight') / 'work'
+    proc = train(config, work)
+    assert proc.returncode == 0, output(proc)
+    assert_consistent(work)
+    return work
+
+
+# Checkpoint writes, per epoch: epoch_N.pth, last_checkpoint (after the
+# epoch), best_step_epoch_N.pth, epoch_N.pth again (with the new best in its
+# state), last_checkpoint (after validation).
+WRITES = {
+    'epoch_2 rewritten in place': 9,
+    'best of epoch 2': 8,
+    'last_checkpoint': 10,
+}
+
+
+@pytest.mark.parametrize('moment', list(WRITES))
+def test_sigkill_during_a_write_then_resume_finishes(config, tmp_path,
+                                                     uninterrupted, moment):
+    work = tmp_path / 'work'
+    outside = [osp.dirname(config), str(tmp_path)]
+    before = [tree_digest(d, skip=str(work)) for d in outside]
+    killed = train(config, work, kill=f'write:{WRITES[moment]}')
+    assert killed.returncode == -9, output(killed)
+    resumed = train(config, work, '--resume')
+    assert resumed.returncode == 0, output(resumed)
+    assert osp.isfile(work / f'epoch_{EPOCHS}.pth')
+    assert_consistent(work)
+    assert [tree_digest(d, skip=str(work)) for d in outside] == before
+
+
+def test_resume_at_an_epoch_boundary_is_exact(config, tmp_path,
+                                              uninterrupted):
+    # killed writing last_checkpoint after epoch 2's validation: the resume
+    # starts at the boundary of epochs 2 and 3
+    work = tmp_path / 'work'
+    assert train(config, work, kill='write:10').returncode == -9
+    resumed = train(config, work, '--resume')
+    assert resumed.returncode == 0, output(resumed)
+    for got, want in zip(final_weights(work), final_weights(uninterrupted)):
+        assert got.keys() == want.keys()
+        for key in want:
+            assert torch.equal(got[key], want[key]), key
+
+
+def test_sigterm_saves_exits_75_and_resumes(config, tmp_path):
+    work = tmp_path / 'work'
+    stopped = train(config, work, kill='term:3')  # in epoch 2 of 3
+    assert stopped.returncode == 75, output(stopped)
+    assert 'SIGTERM: stopped after iteration 3' in stopped.stdout + \
+        stopped.stderr
+    with open(work / 'last_checkpoint') as f:
+        assert f.read().strip().endswith('iter_3.pth')
+    ckpt = torch.load(work / 'iter_3.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 3 and 'optimizer' in ckpt
+    resumed = train(config, work, '--resume')
+    assert resumed.returncode == 0, output(resumed)
+    assert osp.isfile(work / f'epoch_{EPOCHS}.pth')
+    assert not osp.exists(work / 'iter_3.pth')  # superseded, then removed
+    assert_consistent(work)
+
+
+def test_resume_into_another_work_dir_keeps_the_other_best(
+        config, tmp_path, uninterrupted):
+    source = str(uninterrupted)
+    before = tree_digest(source)
+    work = tmp_path / 'other'
+    proc = train(config, work, '--resume',
+                 osp.join(source, f'epoch_{EPOCHS - 1}.pth'),
+                 '--cfg-options', f'train_cfg.max_epochs={EPOCHS}')
+    assert proc.returncode == 0, output(proc)
+    assert tree_digest(source) == before
+    assert_consistent(work)
+
+
+def test_resume_of_a_missing_work_dir_says_it_starts_from_scratch(
+        config, tmp_path):
+    work = tmp_path / 'typo'
+    proc = train(config, work, '--resume',
+                 '--cfg-options', 'train_cfg.max_epochs=1')
+    assert proc.returncode == 0, output(proc)
+    assert 'does not exist: training starts from scratch' in output(proc)
