@@ -41,7 +41,7 @@ class _KillingFile:
         self._file = file
 
     def write(self, data):
-        self._file.write(bytes(data)[:len(data) // 2])
+        self._file.write(data[:len(data) // 2])
         self._file.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -155,15 +155,18 @@ def test_sigterm_saves_exits_75_and_resumes(config, tmp_path):
 
 def test_resume_into_another_work_dir_keeps_the_other_best(
         config, tmp_path, uninterrupted):
+    # the checkpoint names the source run's best as the best so far
     source = str(uninterrupted)
     before = tree_digest(source)
     work = tmp_path / 'other'
     proc = train(config, work, '--resume',
-                 osp.join(source, f'epoch_{EPOCHS - 1}.pth'),
-                 '--cfg-options', f'train_cfg.max_epochs={EPOCHS}')
+                 osp.join(source, f'epoch_{EPOCHS}.pth'),
+                 '--cfg-options', f'train_cfg.max_epochs={EPOCHS + 1}')
     assert proc.returncode == 0, output(proc)
     assert tree_digest(source) == before
     assert_consistent(work)
+    # and the longer schedule is reported
+    assert 'The schedule length changed' in output(proc)
 
 
 def test_resume_of_a_missing_work_dir_says_it_starts_from_scratch(
