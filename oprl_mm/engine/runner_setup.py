@@ -38,12 +38,22 @@ def load_config(config: Union[str, Config],
                         f'got {type(config).__name__}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    _drop_timeout_without_workers(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         name = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
         cfg.work_dir = osp.join('./work_dirs', name)
     return cfg
+
+
+def _drop_timeout_without_workers(cfg: Config) -> None:
+    """A dataloader's ``timeout`` guards its worker processes; torch refuses
+    it without workers, so ``num_workers=0`` (debugging) drops it."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader and not loader.get('num_workers') and 'timeout' in loader:
+            loader.pop('timeout')
 
 
 def setup_launcher(cfg: Config, launcher: str) -> None:
@@ -96,7 +106,10 @@ def collective_timeout_message(err: BaseException) -> Optional[str]:
     Nms for recv operation".
     """
     text = str(err)
-    if 'Timed out' not in text and 'timed out' not in text:
+    gloo = 'Timed out waiting' in text
+    nccl = (isinstance(err, getattr(dist, 'DistBackendError', ()))
+            and 'timeout' in text.lower())
+    if not (gloo or nccl):
         return None
     rank = os.environ.get('RANK', '?')
     world = os.environ.get('WORLD_SIZE', '?')

@@ -12,6 +12,7 @@ import glob
 import hashlib
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -151,6 +152,71 @@ def test_sigterm_saves_exits_75_and_resumes(config, tmp_path):
     assert osp.isfile(work / f'epoch_{EPOCHS}.pth')
     assert not osp.exists(work / 'iter_3.pth')  # superseded, then removed
     assert_consistent(work)
+    # mmengine's epoch loop restarts the interrupted epoch from its first
+    # batch: the batch done before the stop is trained on twice
+    final = torch.load(work / f'epoch_{EPOCHS}.pth', weights_only=True)
+    assert final['meta']['iter'] == 2 * EPOCHS + 1
+
+
+def test_ranks_stop_together_when_one_gets_sigterm(config, tmp_path):
+    # SIGTERM reaches rank 1 only; rank 0, which writes the checkpoint,
+    # stops after the same iteration
+    work = tmp_path / 'work'
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port),
+               OPRL_TEST_KILL='term:3', OPRL_TEST_KILL_RANK='1')
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    env['PYTHONPATH'] = os.pathsep.join([HERE, env.get('PYTHONPATH', '')])
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), config, '2',
+         '--work-dir', str(work), '--cfg-options',
+         'train_dataloader.batch_size=2'],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    # torchrun reports its ranks' exit status 75 as a failure
+    assert proc.returncode != 0
+    assert 'exitcode  : 75' in proc.stderr, output(proc)
+    with open(work / 'last_checkpoint') as f:
+        assert f.read().strip().endswith('iter_3.pth')
+    ckpt = torch.load(work / 'iter_3.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 3
+
+
+FAKE_SRUN = '''#!/usr/bin/env bash
+echo "$*" >> "$LOG"
+calls=$(wc -l < "$LOG")
+[ "$calls" -ge 2 ] && exit 0
+exit 75
+'''
+
+
+@pytest.mark.parametrize('in_batch_job', [False, True])
+def test_slurm_train_requeues_on_exit_75(tmp_path, in_batch_job):
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text(FAKE_SRUN)
+    (bin_dir / 'scontrol').write_text(
+        '#!/usr/bin/env bash\necho "scontrol $*" >> "$LOG"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = dict(os.environ, LOG=str(tmp_path / 'calls'),
+               PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    env.pop('SLURM_STEP_ID', None)
+    env.pop('SLURM_JOB_ID', None)
+    if in_batch_job:
+        env['SLURM_JOB_ID'] = '123'
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'slurm_train.sh'), 'part', 'job',
+         'cfg.py', 'work'], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / 'calls').read_text().splitlines()
+    if in_batch_job:  # the batch job is requeued; its script runs again
+        assert len(calls) == 2 and calls[1] == 'scontrol requeue 123'
+    else:  # srun again
+        assert len(calls) == 2 and calls[0] == calls[1]
+    assert '--signal=TERM@300' in calls[0]
+    assert '--resume' in calls[0].split()
 
 
 def test_resume_into_another_work_dir_keeps_the_other_best(

@@ -188,3 +188,17 @@ def alive(pid):
             return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize('name', ['oprl_r101_coco448', 'oprl_r101_voc448',
+                                  'oprl_r101_nus448'])
+def test_real_loaders_time_out_unless_without_workers(name):
+    from oprl_mm.engine.runner_setup import load_config
+    path = osp.join(ROOT, 'configs', 'oprl', name + '.py')
+    cfg = load_config(path)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].num_workers > 0 and cfg[key].timeout > 0, key
+    # torch refuses a timeout without workers: dropped for num_workers=0
+    cfg = load_config(path, {'train_dataloader.num_workers': 0})
+    assert 'timeout' not in cfg.train_dataloader
+    assert cfg.val_dataloader.timeout > 0
