@@ -101,10 +101,11 @@ def uninterrupted(config, tmp_path_factory):
 # Checkpoint writes, per epoch: epoch_N.pth, last_checkpoint (after the
 # epoch), best_step_epoch_N.pth, epoch_N.pth again (with the new best in its
 # state), last_checkpoint (after validation).
+# (write 10, last_checkpoint after epoch 2's validation, is the resume at an
+# epoch boundary below)
 WRITES = {
     'epoch_2 rewritten in place': 9,
     'best of epoch 2': 8,
-    'last_checkpoint': 10,
 }
 
 
@@ -128,9 +129,14 @@ def test_resume_at_an_epoch_boundary_is_exact(config, tmp_path,
     # killed writing last_checkpoint after epoch 2's validation: the resume
     # starts at the boundary of epochs 2 and 3
     work = tmp_path / 'work'
-    assert train(config, work, kill='write:10').returncode == -9
+    outside = [osp.dirname(config), str(tmp_path)]
+    before = [tree_digest(d, skip=str(work)) for d in outside]
+    killed = train(config, work, kill='write:10')
+    assert killed.returncode == -9, output(killed)
     resumed = train(config, work, '--resume')
     assert resumed.returncode == 0, output(resumed)
+    assert_consistent(work)
+    assert [tree_digest(d, skip=str(work)) for d in outside] == before
     for got, want in zip(final_weights(work), final_weights(uninterrupted)):
         assert got.keys() == want.keys()
         for key in want:
