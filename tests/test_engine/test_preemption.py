@@ -7,7 +7,6 @@ After any kill, ``--resume`` finishes the run; every checkpoint that
 exists; nothing outside the work dir changed; and a run resumed at an epoch
 boundary ends with the weights of an uninterrupted one.
 """
-import copy
 import glob
 import hashlib
 import os

@@ -145,8 +145,8 @@ class AtomicCheckpointHook(CheckpointHook):
         self._write(runner, self.filename_tmpl.format(step), meta)
         if is_main_process():
             for old in outdated:
-                self._remove_inside(runner, self._path(self.filename_tmpl
-                                                       .format(old)))
+                path = self._path(self.filename_tmpl.format(old))
+                self._remove_inside(runner, path)
             self._remove_preemption_checkpoint(runner)
 
     def _update_keep_ids(self, runner, step) -> list:
@@ -187,6 +187,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """mmengine's best-checkpoint logic, with the previous best removed
         after the new one is complete, and only inside the folder."""
+        if not self.save_best:
+            return
         self._forget_foreign_best(runner)
         backend = self.file_backend
         deferred = _DeferredRemoval(backend)
@@ -252,7 +254,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def after_load_checkpoint(self, runner, checkpoint) -> None:
         """Say so when a resumed run's schedule length differs from the
         checkpoint's: the parameter schedulers resume the checkpoint's."""
-        if not runner.cfg.get('resume') or 'param_schedulers' not in checkpoint:
+        if (not runner.cfg.get('resume')
+                or 'param_schedulers' not in checkpoint):
             return
         saved = checkpoint['param_schedulers']
         built = runner.param_schedulers
