@@ -7,7 +7,9 @@ as a scheduler or an operator would.
   or of ``last_checkpoint`` (half of its bytes written), whatever writes it
   (mmengine's in-place writes or a temporary file);
 - ``term:N``: SIGTERM to this process after training iteration N (in a
-  distributed run, with ``OPRL_TEST_KILL_RANK``, to that rank only).
+  distributed run, with ``OPRL_TEST_KILL_RANK``, to that rank only);
+- ``termgroup:N``: SIGTERM to this process's whole process group (its
+  dataloader workers included), as Slurm signals a job step.
 
 It also adds ``step`` (the epoch number) to the validation metrics, so that
 ``save_best='step'`` makes a new best checkpoint every epoch.
@@ -88,9 +90,12 @@ class KillHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
-        if (self.kind == 'term' and self.this_rank
-                and runner.iter + 1 == self.number):
+        if not self.this_rank or runner.iter + 1 != self.number:
+            return
+        if self.kind == 'term':
             os.kill(os.getpid(), signal.SIGTERM)
+        elif self.kind == 'termgroup':
+            os.killpg(os.getpgrp(), signal.SIGTERM)
 
     def after_val_epoch(self, runner, metrics=None):
         if metrics is not None:

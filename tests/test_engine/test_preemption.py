@@ -50,10 +50,11 @@ def train(config, work_dir, *args, kill=None, cwd=None):
     env.pop('OPRL_TEST_KILL', None)
     if kill:
         env['OPRL_TEST_KILL'] = kill
+    # a session of its own: a signal to its process group reaches only it
     return subprocess.run(
         [sys.executable, TRAIN, config, '--work-dir', str(work_dir), *args],
         env=env, cwd=cwd or work_dir.parent, capture_output=True, text=True,
-        timeout=300)
+        timeout=300, start_new_session=True)
 
 
 def output(proc):
@@ -143,8 +144,11 @@ def test_resume_at_an_epoch_boundary_is_exact(config, tmp_path,
 
 
 def test_sigterm_saves_exits_75_and_resumes(config, tmp_path):
+    # SIGTERM to the process group, dataloader workers included, as Slurm
+    # sends it, after iteration 3 (in epoch 2 of 3)
     work = tmp_path / 'work'
-    stopped = train(config, work, kill='term:3')  # in epoch 2 of 3
+    stopped = train(config, work, '--cfg-options',
+                    'train_dataloader.num_workers=2', kill='termgroup:3')
     assert stopped.returncode == 75, output(stopped)
     assert 'SIGTERM: stopped after iteration 3' in stopped.stdout + \
         stopped.stderr
