@@ -6,8 +6,8 @@
 # run finishes its iteration, saves iter_N.pth and exits 75. Every attempt
 # runs with --resume (the newest intact checkpoint of WORK_DIR, or from
 # scratch). On exit 75 this script requeues: inside a batch job (sbatch
-# --requeue) with `scontrol requeue`, which restarts the batch script; from a
-# login node by running srun again, at most MAX_REQUEUES (10) times.
+# --requeue) with `scontrol requeue`, which restarts the batch script;
+# elsewhere by running srun again, at most MAX_REQUEUES (10) times.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
@@ -39,9 +39,9 @@ for attempt in $(seq 0 "$MAX_REQUEUES"); do
     if [ "$status" -ne "$EX_TEMPFAIL" ]; then
         exit "$status"
     fi
-    if [ -n "${SLURM_JOB_ID:-}" ] && [ -z "${SLURM_STEP_ID:-}" ]; then
-        echo "slurm_train.sh: preempted (exit $EX_TEMPFAIL); requeueing job $SLURM_JOB_ID" >&2
-        scontrol requeue "$SLURM_JOB_ID"
+    # a batch job requeues itself (an salloc session cannot: srun again)
+    if [ -n "${SLURM_JOB_ID:-}" ] && scontrol requeue "$SLURM_JOB_ID"; then
+        echo "slurm_train.sh: preempted (exit $EX_TEMPFAIL); requeued job $SLURM_JOB_ID" >&2
         exit 0
     fi
     echo "slurm_train.sh: preempted (exit $EX_TEMPFAIL); starting attempt $((attempt + 2))" >&2

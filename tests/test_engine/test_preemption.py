@@ -211,7 +211,6 @@ def test_slurm_train_requeues_on_exit_75(tmp_path, in_batch_job):
         tool.chmod(0o755)
     env = dict(os.environ, LOG=str(tmp_path / 'calls'),
                PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
-    env.pop('SLURM_STEP_ID', None)
     env.pop('SLURM_JOB_ID', None)
     if in_batch_job:
         env['SLURM_JOB_ID'] = '123'
