@@ -12,9 +12,12 @@ from mmengine.runner import Runner
 
 # importing oprl_mm registers its modules and the checkpoint allowlist
 from oprl_mm.apis.cli import add_launcher_args
-from oprl_mm.engine.runner_setup import (enable_auto_scale_lr, load_config,
+from oprl_mm.engine.hooks import EX_TEMPFAIL, Preempted
+from oprl_mm.engine.resume import resume_config
+from oprl_mm.engine.runner_setup import (check_train_set,
+                                         collective_timeout_message,
+                                         enable_auto_scale_lr, load_config,
                                          setup_launcher, teardown_distributed)
-from oprl_mm.engine.runner_setup import check_train_set
 
 
 def parse_args():
@@ -54,10 +57,7 @@ def main():
                      'none is visible here; train without --amp on CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    resume_config(cfg, args.resume)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     if args.no_validate:
@@ -65,6 +65,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     check_train_set(runner)
+    preempted = False
     try:
         runner.train()
     except urllib.error.URLError as err:
@@ -75,8 +76,17 @@ def main():
             'model.backbone.frozen_stages=-1 model.backbone.norm_eval=False '
             'model.backbone.norm_cfg.requires_grad=True (random weights '
             'must not stay frozen; README, "Pretrained weights").')
+    except Preempted:  # a checkpoint is saved: exit "try again"
+        preempted = True
+    except RuntimeError as err:
+        message = collective_timeout_message(err)
+        if message is None:
+            raise
+        sys.exit(message)
     del runner
     teardown_distributed()
+    if preempted:
+        sys.exit(EX_TEMPFAIL)
 
 
 if __name__ == '__main__':

@@ -8,9 +8,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # keep the last checkpoints and the best one by mAP
+    # keep the last checkpoints and the best one by mAP; every file is
+    # written to a temporary name and renamed (survives a kill)
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='mAP',
@@ -38,12 +39,16 @@ custom_hooks = [
         momentum=0.0003,
         update_buffers=True,
         priority='ABOVE_NORMAL'),
+    # on SIGTERM: finish the iteration, save iter_N.pth, exit 75 (requeue)
+    dict(type='PreemptionHook'),
 ]
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # a rank that waits longer than `timeout` seconds on a collective (a
+    # stalled or dead peer) stops the job with a message naming it
+    dist_cfg=dict(backend='nccl', timeout=900),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

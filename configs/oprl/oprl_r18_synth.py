@@ -32,7 +32,7 @@ model = dict(
 max_epochs = 6
 lr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = dict(eta_max=lr, end=max_epochs)
+param_scheduler = dict(eta_max=lr)  # spans train_cfg.max_epochs
 train_cfg = dict(max_epochs=max_epochs)
 
 # Non-persistent workers are reseeded every epoch by EpochSeedHook, so that

@@ -1,8 +1,13 @@
 """What the tools share: the config loader and the CPU distributed setup."""
 import copy
+import datetime
 import gc
 import os
 import os.path as osp
+import signal
+import sys
+import threading
+import time
 from typing import Optional, Union
 
 import torch
@@ -33,12 +38,22 @@ def load_config(config: Union[str, Config],
                         f'got {type(config).__name__}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    _drop_timeout_without_workers(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         name = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
         cfg.work_dir = osp.join('./work_dirs', name)
     return cfg
+
+
+def _drop_timeout_without_workers(cfg: Config) -> None:
+    """A dataloader's ``timeout`` guards its worker processes; torch refuses
+    it without workers, so ``num_workers=0`` (debugging) drops it."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader and not loader.get('num_workers') and 'timeout' in loader:
+            loader.pop('timeout')
 
 
 def setup_launcher(cfg: Config, launcher: str) -> None:
@@ -52,6 +67,8 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     as DDP wants on CPU. SyncBatchNorm is GPU-only and is not used.
     """
     cfg.launcher = launcher
+    if launcher != 'none':
+        exit_with_launcher()
     if launcher == 'none' or torch.cuda.is_available():
         return
     if launcher != 'pytorch':
@@ -59,7 +76,8 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
             f'launcher {launcher!r} needs GPUs; on a CPU-only machine use '
             'tools/dist_train.sh (torchrun, launcher pytorch)')
     if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
+        dist.init_process_group(
+            backend='gloo', timeout=process_group_timeout(cfg))
     cfg.env_cfg = cfg.get('env_cfg', {})
     cfg.env_cfg.setdefault('dist_cfg', {})
     cfg.env_cfg['dist_cfg']['backend'] = 'gloo'
@@ -68,6 +86,62 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def process_group_timeout(cfg: Config) -> Optional[datetime.timedelta]:
+    """``env_cfg.dist_cfg.timeout`` (seconds) as the process group wants it.
+
+    mmengine passes the same key to the NCCL group it starts on GPUs; here it
+    applies to the gloo group of a CPU run. None: torch's default (30 min).
+    """
+    seconds = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
+    return None if seconds is None else datetime.timedelta(seconds=seconds)
+
+
+def collective_timeout_message(err: BaseException) -> Optional[str]:
+    """A message naming this rank for a collective that timed out (a stalled
+    or dead peer), or None when ``err`` is something else.
+
+    NCCL's watchdog names the rank itself; gloo says only "Timed out waiting
+    Nms for recv operation".
+    """
+    text = str(err)
+    gloo = 'Timed out waiting' in text
+    nccl = (isinstance(err, getattr(dist, 'DistBackendError', ()))
+            and 'timeout' in text.lower())
+    if not (gloo or nccl):
+        return None
+    rank = os.environ.get('RANK', '?')
+    world = os.environ.get('WORLD_SIZE', '?')
+    return (f'rank {rank} of {world}: a collective operation got no answer '
+            'within the process-group timeout (env_cfg.dist_cfg.timeout, in '
+            'seconds): another rank stalled or died. The job stops; resume it '
+            f'with --resume. ({text.splitlines()[0]})')
+
+
+def exit_with_launcher(interval: float = 2.0) -> threading.Thread:
+    """Stop this process when the process that launched it dies.
+
+    A rank whose ``torchrun`` agent (or other launcher) is killed is
+    re-parented and would go on training, an orphan writing into the same
+    work dir. A daemon thread checks the parent pid every ``interval``
+    seconds; when it changes, it prints one line and sends this process
+    SIGTERM (``PreemptionHook`` then saves a checkpoint and stops; before
+    training starts, SIGTERM ends the process).
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        print(f'rank {os.environ.get("RANK", "?")}: the launcher (pid '
+              f'{parent}) is gone; stopping.', file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name='launcher-watch',
+                              daemon=True)
+    thread.start()
+    return thread
 
 
 def teardown_distributed() -> None:

@@ -191,7 +191,7 @@ def run_one(cfg: Config, variant: str, seed: int, work_root: str,
     cfg.experiment_name = f'{variant}_seed{seed}_{time.time_ns()}'
     # no checkpoint but the last, which holds the EMA weights
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=-1, save_last=True)
+        type='AtomicCheckpointHook', interval=-1, save_last=True)
     # validation once, after the last epoch (the measures come after)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
     runner = Runner.from_cfg(cfg)

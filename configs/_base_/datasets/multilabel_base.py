@@ -61,6 +61,9 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
+    # a worker that has not handed over a batch within 300 s (stuck on a
+    # file system, shared memory full) stops the run instead of hanging it
+    timeout=300,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(pipeline=train_pipeline),
 )
@@ -68,6 +71,7 @@ val_dataloader = dict(
     batch_size=32,
     num_workers=8,
     persistent_workers=True,
+    timeout=300,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(test_mode=True, pipeline=test_pipeline),
 )

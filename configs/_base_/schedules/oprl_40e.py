@@ -19,7 +19,8 @@ optim_wrapper = dict(
 max_epochs = 40
 # One-cycle, peak 5e-5 (paper), pct_start 0.2 (Query2Label, SADCL), with
 # Adam's beta1 cycled 0.95 -> 0.85 -> 0.95 against the learning rate, as
-# torch's OneCycleLR that Query2Label and SADCL train with does.
+# torch's OneCycleLR that Query2Label and SADCL train with does. No `end`:
+# the cycle spans train_cfg.max_epochs, whatever a config sets it to.
 param_scheduler = dict(
     type='OneCycleLRMomentum',
     eta_max=5e-5,
@@ -28,7 +29,6 @@ param_scheduler = dict(
     max_momentum=0.95,
     by_epoch=True,
     begin=0,
-    end=max_epochs,
     convert_to_iter_based=True)
 
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

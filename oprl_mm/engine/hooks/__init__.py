@@ -1,13 +1,16 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook, atomic_write
 from .class_count_check_hook import ClassCountCheckHook, check_class_count
 from .cooccurrence_hook import CooccurrenceHook, dataset_label_matrix
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .load_report_hook import LoadReportHook
+from .preemption_hook import EX_TEMPFAIL, Preempted, PreemptionHook
 from .unreadable_image_hook import UnreadableImageHook
 
 __all__ = [
     'ClassCountCheckHook', 'check_class_count',
     'CooccurrenceHook', 'dataset_label_matrix', 'EpochSeedHook', 'epoch_seed',
     'FiniteLossHook', 'NonFiniteLossError', 'UnreadableImageHook',
-    'LoadReportHook'
+    'LoadReportHook', 'AtomicCheckpointHook', 'atomic_write', 'EX_TEMPFAIL',
+    'Preempted', 'PreemptionHook'
 ]
