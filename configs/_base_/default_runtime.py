@@ -33,6 +33,9 @@ custom_hooks = [
     dict(type='UnreadableImageHook', max_share=0.01),
     # SAPM's co-occurrence matrix A from the training labels (Eq. 8, 10)
     dict(type='CooccurrenceHook'),
+    # one warning when GPUs x per-GPU batch x accumulation is not the 64
+    # the learning rate and EMA are for, and --auto-scale-lr is off
+    dict(type='BatchSizeCheckHook'),
     # EMA decay 0.9997 (Sec. 5.1); buffers are averaged too
     dict(
         type='EMAHook',

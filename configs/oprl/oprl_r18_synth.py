@@ -17,9 +17,14 @@ _base_ = [
 # - the ResNet-18 trains from scratch, so its BatchNorm and first stage are
 #   trained too (freezing them, as the lineage does for ImageNet-initialised
 #   ResNets, would freeze random weights);
-# - no RandAugment or Cutout: a half-size hole on a 64-pixel image often
-#   erases a whole object and leaves its label wrong;
+# - no RandAugment or Cutout (the real-data configs now default to the
+#   lineage's RandAugment, LineageRandAugment, whose ops include a Cutout
+#   too): a half-size hole on a 64-pixel image often erases a whole object
+#   and leaves its label wrong;
 # - a larger peak learning rate, 6 epochs and a faster EMA (below).
+# It keeps the real-data model and loss: Encoder_t's 4 heads and its
+# xavier-uniform initialisation, the head's lineage initialisation, ASL with
+# gammas 4 / 0, clip 0, eps 1e-5 (configs/_base_/models/oprl.py).
 model = dict(
     # strides (1, 2, 2, 1): a 4 x 4 last map at 64 px, so that SPA and SAS
     # have positions to choose from (the standard ResNet-18 gives 2 x 2)

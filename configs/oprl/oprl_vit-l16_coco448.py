@@ -1,42 +1,10 @@
-# OPRL on a ViT-L/16 backbone, COCO 2014 at 448 x 448
-# (Table 2: 88.1 mAP with ImageNet-1k weights, the paper's figure).
-# mmpretrain's ViT-L/16 (ImageNet-21k pre-trained, fine-tuned on 1k at 384);
-# its position embedding is resized to 28 x 28 tokens when loaded.
-# Backbone training: the lineage freezes BatchNorm and the first stage of
-# ResNets only; its transformer backbones (Query2Label's Swin-L and CvT) are
-# trained whole, with nothing frozen (LayerNorm holds no batch statistics).
-# So is this one.
-_base_ = [
-    '../_base_/models/oprl.py',
-    '../_base_/datasets/coco448.py',
-    '../_base_/schedules/oprl_40e.py',
-    '../_base_/default_runtime.py',
-]
-
-model = dict(
-    backbone=dict(
-        type='VisionTransformer',
-        arch='large',
-        img_size=448,
-        patch_size=16,
-        out_type='featmap',
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
-            'vit/finetune/vit-large-p16_in21k-pre-3rdparty_ft-64xb64_in1k-'
-            '384_20210928-b20ba619.pth',
-            prefix='backbone')),
-    neck=dict(in_channels=1024),
-    head=dict(num_classes={{_base_.num_classes}}, in_channels=1024),
-)
-
-# ViT's [-1, 1] normalisation
-data_preprocessor = dict(
-    mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5])
-
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.pos_embed': dict(decay_mult=0.0),
-        '.cls_token': dict(decay_mult=0.0),
-    }))
+# Renamed: Table 2 has two ViT-L/16 rows, and this config loaded the
+# ImageNet-21k weights while naming the ImageNet-1k row's 88.1.
+# Use configs/oprl/oprl_vit-l16-in21k_coco448.py (the paper's "ViT-L16(22k)"
+# row, 90.3). mmpretrain publishes no supervised ImageNet-1k ViT-L/16, so the
+# 88.1 row has no config (README, "Configs").
+raise ValueError(
+    'configs/oprl/oprl_vit-l16_coco448.py was renamed: use '
+    'configs/oprl/oprl_vit-l16-in21k_coco448.py (Table 2, ViT-L16(22k), '
+    '90.3); mmpretrain publishes no supervised ImageNet-1k ViT-L/16 for the '
+    '88.1 row (README, "Configs")')

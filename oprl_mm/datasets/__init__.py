@@ -7,13 +7,13 @@ from .nus_wide import NUS_WIDE_CLASSES, NUSWide
 from .open_images import OpenImages
 from .synth import SynthMultiLabel
 from .synth_entangled import SynthEntangled
-from .transforms import RandomColorCutout
+from .transforms import LineageRandAugment, RandomColorCutout
 from .vg500 import VG500
 from .verify import verify_dataset
 
 __all__ = [
     'CocoMultiLabel', 'CsvMultiLabel', 'LoadImageFromFileOrSkip',
     'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
-    'OpenImages',
+    'OpenImages', 'LineageRandAugment',
     'RandomColorCutout', 'SynthEntangled', 'SynthMultiLabel', 'VG500', 'verify_dataset'
 ]

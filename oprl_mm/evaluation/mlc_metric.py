@@ -12,12 +12,59 @@ from mmpretrain.registry import METRICS
 from mmpretrain.structures import label_to_onehot
 
 METRIC_KEYS = ('mAP', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1')
+AP_TYPES = ('non_interpolated', 'envelope')
+
+
+def envelope_average_precision(pred: torch.Tensor,
+                               target: torch.Tensor) -> torch.Tensor:
+    """Per-class AP under the precision envelope (VOC-style), in percent.
+
+    The AP of the code lineage (SADCL's ``utils/metric.py`` ``voc_ap``, from
+    SSGRL; Query2Label's ``voc_mAP`` is the same): each class's images are
+    ranked by score, precision at every rank is replaced by the largest
+    precision at that rank or below it, and AP is the mean of that envelope
+    over the positives' ranks. mmpretrain's ``AveragePrecision`` (the
+    default here) averages the precision itself, without the envelope, so
+    it is never larger. Entries whose target is -1 are left out of the
+    ranking; a class without positives gets 0, as in mmpretrain's. Ties are
+    ranked in input order. All classes at once, no loop.
+
+    Args:
+        pred (Tensor): N x C scores.
+        target (Tensor): N x C targets in {1, 0, -1}.
+
+    Returns:
+        Tensor: C APs in percent.
+    """
+    order = torch.argsort(pred.float(), dim=0, descending=True, stable=True)
+    ranked = target.float().gather(0, order)
+    valid = ranked > -1
+    positive = ranked == 1
+    precision = positive.double().cumsum(0) / valid.double().cumsum(0).clamp(
+        min=1)
+    precision = torch.where(valid, precision, torch.zeros_like(precision))
+    envelope = precision.flip(0).cummax(0).values.flip(0)
+    num_pos = positive.sum(0).double()
+    ap = (envelope * positive).sum(0) / num_pos.clamp(min=1)
+    return (ap * 100).float()
+
+
+def average_precision(pred: torch.Tensor, target: torch.Tensor,
+                      ap_type: str = 'non_interpolated') -> torch.Tensor:
+    """Per-class AP in percent: mmpretrain's non-interpolated AP or the
+    lineage's envelope AP (:func:`envelope_average_precision`)."""
+    if ap_type not in AP_TYPES:
+        raise ValueError(f'ap_type must be one of {AP_TYPES}, got {ap_type!r}')
+    if ap_type == 'envelope':
+        return envelope_average_precision(pred, target)
+    return AveragePrecision.calculate(pred, target, average=None)
 
 
 def multilabel_metrics(pred: torch.Tensor,
                        target: torch.Tensor,
                        thr: Union[float, Sequence[float],
-                                  torch.Tensor] = 0.5) -> Dict[str, float]:
+                                  torch.Tensor] = 0.5,
+                       ap_type: str = 'non_interpolated') -> Dict[str, float]:
     """The seven figures of the multi-label literature, in percent.
 
     A label is predicted positive when its score is >= ``thr`` (one
@@ -29,13 +76,16 @@ def multilabel_metrics(pred: torch.Tensor,
     the literature (mmpretrain's macro f1-score, the mean of per-class F1,
     is a different number). OP, OR and OF1 pool all image-label pairs.
     Entries whose target is -1 (e.g. VOC's difficult-only labels) are left
-    out of every figure. mAP is the mean of mmpretrain's per-class AP.
+    out of every figure. mAP is the mean of the per-class AP: mmpretrain's
+    (non-interpolated) by default, the lineage's envelope AP with
+    ``ap_type='envelope'``.
 
     Args:
         pred (Tensor): N x C scores.
         target (Tensor): N x C targets in {1, 0, -1}.
         thr (float | Sequence[float] | Tensor): one or C thresholds.
             Defaults to 0.5.
+        ap_type (str): 'non_interpolated' (default) or 'envelope'.
     """
     pred = pred.float()
     target = target.float()
@@ -56,7 +106,7 @@ def multilabel_metrics(pred: torch.Tensor,
     def f1(p, r):
         return 2 * p * r / (p + r) if p + r > 0 else 0.
 
-    ap = AveragePrecision.calculate(pred, target, average=None)
+    ap = average_precision(pred, target, ap_type)
     return dict(
         mAP=ap.mean().item(),
         CP=cp,
@@ -93,6 +143,11 @@ class MLCMetric(BaseMetric):
 
     Args:
         thr (float): score threshold of CP ... OF1. Defaults to 0.5.
+        ap_type (str): the AP behind mAP and the per-class table:
+            'non_interpolated' (default; mmpretrain's ``AveragePrecision``)
+            or 'envelope' (the precision-envelope, VOC-style AP of the code
+            lineage, SADCL's ``utils/metric.py`` ``voc_ap``, with which the
+            paper's tables were most likely computed; docs/fidelity.md).
         per_class (bool): also log the per-class AP table (the paper's
             Table 1) and return it under ``AP_classwise``. Defaults to False.
         per_class_file (str, optional): write the per-class table as CSV
@@ -103,12 +158,17 @@ class MLCMetric(BaseMetric):
 
     def __init__(self,
                  thr: float = 0.5,
+                 ap_type: str = 'non_interpolated',
                  per_class: bool = False,
                  per_class_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if ap_type not in AP_TYPES:
+            raise ValueError(f'MLCMetric: ap_type must be one of {AP_TYPES}, '
+                             f'got {ap_type!r}')
         self.thr = thr
+        self.ap_type = ap_type
         self.per_class = per_class or per_class_file is not None
         self.per_class_file = per_class_file
 
@@ -137,15 +197,16 @@ class MLCMetric(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         pred = torch.stack([r['pred_score'] for r in results])
         target = torch.stack([r['gt_score'] for r in results])
-        metrics = multilabel_metrics(pred, target, self.thr)
+        metrics = multilabel_metrics(pred, target, self.thr, self.ap_type)
         logger = MMLogger.get_current_instance()
         header = '| ' + ' | '.join(f'{k:>6}' for k in METRIC_KEYS) + ' |'
         row = '| ' + ' | '.join(f'{metrics[k]:6.2f}'
                                 for k in METRIC_KEYS) + ' |'
+        ap_note = ', envelope AP' if self.ap_type == 'envelope' else ''
         logger.info(f'Multi-label metrics over {len(results)} images '
-                    f'(thr={self.thr}):\n{header}\n{row}')
+                    f'(thr={self.thr}{ap_note}):\n{header}\n{row}')
         if self.per_class:
-            ap = AveragePrecision.calculate(pred, target, average=None)
+            ap = average_precision(pred, target, self.ap_type)
             metrics['AP_classwise'] = [round(v, 4) for v in ap.tolist()]
             self._report_per_class(ap, (target == 1).sum(0), logger)
         return metrics

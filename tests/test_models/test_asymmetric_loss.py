@@ -19,7 +19,9 @@ def test_undetached_equals_mmpretrain_asl(cfg, loss_type):
     target = (torch.rand(6, 5) > 0.6).float()
     x1 = logits.clone().requires_grad_()
     x2 = logits.clone().requires_grad_()
-    ref = MODELS.build(dict(type='AsymmetricLoss', **cfg))(
+    # mmpretrain's own defaults are ASL's (clip 0.05, eps 1e-8): give it ours
+    ref_cfg = dict(dict(clip=0.0, eps=1e-5), **cfg)
+    ref = MODELS.build(dict(type='AsymmetricLoss', **ref_cfg))(
         x1, target, avg_factor=6)
     loss = MODELS.build(
         dict(type=loss_type, detach_focal_weight=False, **cfg))
@@ -72,7 +74,7 @@ def test_detaching_shrinks_the_negative_gradient():
     grads = []
     for detach in (True, False):
         xi = x.clone().requires_grad_()
-        MODELS.build(dict(type='LogitAsymmetricLoss',
+        MODELS.build(dict(type='LogitAsymmetricLoss', clip=0.05,
                           detach_focal_weight=detach))(xi, y).backward()
         grads.append(xi.grad)
     ratio = grads[1] / grads[0]
@@ -98,7 +100,9 @@ def test_reduction_is_sum_over_classes_mean_over_batch():
 
 
 def test_prob_gradient_at_extremes():
-    p = torch.tensor([[1e-6, 1 - 1e-6]], requires_grad=True)
+    # just inside the log's bound eps = 1e-5 (below it, as in the lineage's
+    # clamp, the gradient is zero)
+    p = torch.tensor([[1e-4, 1 - 1e-4]], requires_grad=True)
     y = torch.tensor([[1.0, 0.0]])
     MODELS.build(dict(type='ProbAsymmetricLoss', clip=0.0))(p, y).backward()
     assert torch.isfinite(p.grad).all() and (p.grad.abs() > 0).all()
@@ -119,3 +123,41 @@ def test_shape_mismatch():
 def test_bad_parameters_name_the_key(loss_type, key, value):
     with pytest.raises(ValueError, match=key):
         MODELS.build({'type': loss_type, key: value})
+
+
+@pytest.mark.parametrize('loss_type',
+                         ['LogitAsymmetricLoss', 'ProbAsymmetricLoss'])
+def test_defaults_are_the_authors_query2label_run(loss_type):
+    # SADCL's checkpoint/Q2L/ResNet_448_MSCOCO14/config.json: gamma_neg 4,
+    # gamma_pos 0, loss_clip 0.0, eps 1e-05, dtgfl true
+    loss = MODELS.build(dict(type=loss_type))
+    assert (loss.gamma_neg, loss.gamma_pos) == (4.0, 0.0)
+    assert loss.clip == 0.0 and loss.eps == 1e-5
+    assert loss.detach_focal_weight
+
+
+def test_no_clip_and_eps_bound_the_loss_of_a_certain_negative():
+    # p = 1 on a negative: without a clip the log's argument is 1 - p = 0,
+    # bounded by eps: the loss is -log(1e-5) times the focal factor 1
+    loss = MODELS.build(dict(type='ProbAsymmetricLoss', reduction='sum'))
+    value = loss(torch.ones(1, 1), torch.zeros(1, 1))
+    assert value.item() == pytest.approx(-torch.log(torch.tensor(1e-5)).item(),
+                                         rel=1e-5)
+    # a negative just below p = 0.05 is not clipped away: it has a loss
+    assert loss(torch.full((1, 1), 0.04), torch.zeros(1, 1)).item() > 0
+
+
+def test_head_and_config_losses_are_the_authors_run():
+    from mmengine.config import Config
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs', '_base_', 'models', 'oprl.py'))
+    head = MODELS.build(dict(type='OPRLHead', num_classes=3, in_channels=8))
+    for loss in (cfg.model.head.loss, cfg.model.head.aux_loss,
+                 MODELS.build(cfg.model.head.loss), head.loss_module,
+                 head.aux_loss_module):
+        get = loss.get if isinstance(loss, dict) else \
+            lambda key: getattr(loss, key)
+        assert get('clip') == 0.0 and get('eps') == 1e-5
+        assert get('gamma_neg') == 4.0 and get('gamma_pos') == 0.0

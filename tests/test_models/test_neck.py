@@ -55,3 +55,40 @@ def test_vit_without_featmap_gets_the_fix():
         neck(vit(torch.randn(2, 3, 32, 32)))
     vit.out_type = 'featmap'
     assert neck(vit(torch.randn(2, 3, 32, 32)))[0].shape == (2, 192, 2, 2)
+
+
+def test_four_heads_by_default_and_in_the_config():
+    import os.path as osp
+    from mmengine.config import Config
+    neck = MODELS.build(dict(type='TransformerEncoderNeck', in_channels=32))
+    assert neck.layers[0].attn.num_heads == 4
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs', '_base_', 'models', 'oprl.py'))
+    assert cfg.model.neck.num_heads == 4
+
+
+def test_weight_matrices_are_xavier_uniform():
+    # DETR's / Query2Label's Transformer._reset_parameters: xavier_uniform_
+    # on every parameter with more than one dimension
+    torch.manual_seed(0)
+    neck = MODELS.build(
+        dict(type='TransformerEncoderNeck', in_channels=64,
+             feedforward_channels=256))
+    layer = neck.layers[0]
+    matrices = {
+        'in_proj': layer.attn.in_proj_weight,
+        'out_proj': layer.attn.out_proj.weight,
+        'ffn1': layer.ffn[0].weight,
+        'ffn2': layer.ffn[3].weight,
+    }
+    for name, weight in matrices.items():
+        fan_out, fan_in = weight.shape
+        bound = (6.0 / (fan_in + fan_out))**0.5
+        values = weight.detach().abs()
+        assert values.max() <= bound, name
+        # uniform in +-bound: the largest draw is close to the bound and
+        # the standard deviation is bound / sqrt(3)
+        assert values.max() > 0.97 * bound, name
+        assert weight.std().item() == pytest.approx(bound / 3**0.5,
+                                                    rel=0.05), name

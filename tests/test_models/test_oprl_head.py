@@ -215,3 +215,27 @@ def test_openimages_config_neck_head_under_half_the_backbone():
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     # embedding_bag (the top-k message, 2 x C k d = 0.08 G) is not counted
     assert analyzer.total() <= 0.5 * 31.33e9
+
+
+def test_initialisation_is_the_lineage_counterparts():
+    # init_weights() is what the Runner calls; D = 64 channels
+    torch.manual_seed(0)
+    dims = 64
+    head = MODELS.build(
+        dict(DEFAULT_ARGS, in_channels=dims, num_classes=20))
+    head.init_weights()
+    bound = 1.0 / dims**0.5
+
+    def assert_uniform(tensor, name):
+        values = tensor.detach().flatten()
+        assert values.abs().max() <= bound + 1e-7, name
+        assert values.abs().max() > 0.9 * bound, name
+        assert values.std().item() == pytest.approx(bound / 3**0.5,
+                                                    rel=0.15), name
+
+    # the classifier: Query2Label's GroupWiseLinear, uniform in +-1/sqrt(D)
+    assert_uniform(head.classifier.weight, 'classifier.weight')
+    assert_uniform(head.classifier.bias, 'classifier.bias')
+    # Map and Ctransform: torch's default, as Query2Label's input_proj
+    assert_uniform(head.saliency_map.weight, 'Map')
+    assert_uniform(head.ctransform.weight, 'Ctransform')

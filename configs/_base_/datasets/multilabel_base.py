@@ -4,9 +4,29 @@
 # (type, data_root, files) and its class count.
 
 
-def _pipelines(img_size):
-    # BGR mean of ImageNet, the fill of RandAugment's geometric ops
-    pad_val = [104, 116, 124]
+# RandAugment as the lineage runs it (Query2Label and SADCL import the
+# `randaugment` package, 1.0.2): two of its fifteen PIL ops per image, each
+# with a magnitude step drawn from 1-9 and applied with probability 0.5,
+# grey fill (oprl_mm.datasets.LineageRandAugment).
+randaugment = dict(type='LineageRandAugment')
+# The earlier default, mmpretrain's timm policy at magnitude 9 +- 0.5
+# (stronger on average; this project's choice). To train with it, a config
+# that inherits a dataset config sets
+#   train_dataloader = dict(
+#       dataset=dict(pipeline={{_base_.train_pipeline_timm_randaugment}}))
+# (or `train_pipeline_576_timm_randaugment` at 576 px).
+timm_randaugment = dict(
+    type='RandAugment',
+    policies='timm_increasing',
+    num_policies=2,
+    total_level=10,
+    magnitude_level=9,
+    magnitude_std=0.5,
+    # BGR mean of ImageNet, the fill of its geometric ops
+    hparams=dict(pad_val=[104, 116, 124]))
+
+
+def _pipelines(img_size, randaugment=randaugment):
     train = [
         # An unreadable training image (missing, empty, truncated) is logged
         # once and replaced by another sample; UnreadableImageHook lists
@@ -20,14 +40,7 @@ def _pipelines(img_size):
         # cut one square of side half the image, filled with a random
         # colour, on every image, after the resize and before RandAugment.
         dict(type='RandomColorCutout', size_ratio=0.5, prob=1.0),
-        dict(
-            type='RandAugment',
-            policies='timm_increasing',
-            num_policies=2,
-            total_level=10,
-            magnitude_level=9,
-            magnitude_std=0.5,
-            hparams=dict(pad_val=pad_val)),
+        randaugment,
         dict(type='PackInputs'),
     ]
     test = [
@@ -47,6 +60,8 @@ def _pipelines(img_size):
 
 train_pipeline, test_pipeline = _pipelines(448)
 train_pipeline_576, test_pipeline_576 = _pipelines(576)
+train_pipeline_timm_randaugment = _pipelines(448, timm_randaugment)[0]
+train_pipeline_576_timm_randaugment = _pipelines(576, timm_randaugment)[0]
 
 # BGR images; the preprocessor turns them into RGB and normalises with the
 # RGB mean/std of ImageNet. Each dataset config sets num_classes.

@@ -1,4 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, atomic_write
+from .batch_size_check_hook import (BatchSizeCheckHook,
+                                    ema_momentum_for_accumulation)
 from .class_count_check_hook import ClassCountCheckHook, check_class_count
 from .cooccurrence_hook import CooccurrenceHook, dataset_label_matrix
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
@@ -8,6 +10,7 @@ from .preemption_hook import EX_TEMPFAIL, Preempted, PreemptionHook
 from .unreadable_image_hook import UnreadableImageHook
 
 __all__ = [
+    'BatchSizeCheckHook', 'ema_momentum_for_accumulation',
     'ClassCountCheckHook', 'check_class_count',
     'CooccurrenceHook', 'dataset_label_matrix', 'EpochSeedHook', 'epoch_seed',
     'FiniteLossHook', 'NonFiniteLossError', 'UnreadableImageHook',

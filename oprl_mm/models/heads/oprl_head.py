@@ -55,6 +55,20 @@ class OPRLHead(MultiLabelClsHead):
     (a C x C ``.npy``) when given, otherwise from the training labels through
     :class:`~oprl_mm.engine.CooccurrenceHook` before the first iteration.
 
+    Initialisation (``init_cfg=None``), each layer as its nearest
+    counterpart in the code lineage, where one exists:
+
+    - Map and Ctransform (1x1 convolutions): torch's default, uniform in
+      +-1/sqrt(D) for weights and biases, as Query2Label's ``input_proj``
+      (the 1x1 convolution it applies to the backbone map).
+    - SAPM's W_i: torch's default for a linear map (uniform in +-1/sqrt(D));
+      the lineage has no GCN, so this is this project's choice.
+    - BRRM's MLPs: torch's default, as SADCL's projection MLP
+      (``models/ffn.py`` ``MLP``, whose ``init_weights`` call is commented
+      out).
+    - the classifier: uniform in +-1/sqrt(D), weights and biases, as
+      Query2Label's ``GroupWiseLinear``.
+
     Args:
         num_classes (int): C.
         in_channels (int): D, channels of the last feature map.
@@ -84,13 +98,17 @@ class OPRLHead(MultiLabelClsHead):
             category MLPs, overriding ``brrm_c_hidden_ratio``. Defaults to
             None (r = ``brrm_c_hidden_ratio`` x C).
         loss (dict): loss of p_cls, on logits. Defaults to
-            ``LogitAsymmetricLoss`` with gamma_neg 4, gamma_pos 0, clip 0.05
-            (ASL's defaults; the paper gives none) and the focal weight
-            detached (the lineage's ``--dtgfl``).
+            ``LogitAsymmetricLoss`` with gamma_neg 4, gamma_pos 0, clip 0,
+            eps 1e-5 and the focal weight detached: the authors' own
+            Query2Label run on COCO (SADCL's
+            ``checkpoint/Q2L/ResNet_448_MSCOCO14/config.json``); the paper
+            gives none.
         aux_loss (dict): loss of p_aux, on probabilities. Defaults to
             ``ProbAsymmetricLoss`` with the same parameters.
         thr (float): score threshold of ``pred_label``. Defaults to 0.5.
-        init_cfg (dict, optional): initialisation config.
+        init_cfg (dict, optional): initialisation config. Defaults to None:
+            each layer keeps the initialisation it is built with
+            ("Initialisation" above).
     """
 
     def __init__(self,
@@ -115,16 +133,16 @@ class OPRLHead(MultiLabelClsHead):
                      type='LogitAsymmetricLoss',
                      gamma_pos=0.0,
                      gamma_neg=4.0,
-                     clip=0.05),
+                     clip=0.0,
+                     eps=1e-5),
                  aux_loss: Dict = dict(
                      type='ProbAsymmetricLoss',
                      gamma_pos=0.0,
                      gamma_neg=4.0,
-                     clip=0.05),
+                     clip=0.0,
+                     eps=1e-5),
                  thr: float = 0.5,
-                 init_cfg: Optional[dict] = dict(
-                     type='TruncNormal', layer=['Linear', 'Conv2d'],
-                     std=0.02)):
+                 init_cfg: Optional[dict] = None):
         if thr is None:
             raise ValueError('OPRLHead predicts with a score threshold: thr '
                              'must be a number (0.5 by default)')

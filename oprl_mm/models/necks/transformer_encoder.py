@@ -62,13 +62,21 @@ class TransformerEncoderNeck(BaseModule):
     only, as in DETR's encoder. The output is reshaped back to B x D x H x W.
     Earlier feature maps of the tuple pass through unchanged.
 
+    Initialisation: every weight matrix of the encoder layers (the stacked
+    query/key/value projection, the attention output projection and both
+    feed-forward maps) is xavier-uniform, as DETR's and Query2Label's
+    ``Transformer._reset_parameters`` initialise theirs; biases and
+    LayerNorms keep torch's defaults, as there.
+
     Backbones returning a token sequence (ViT with ``out_type='featmap'``
     already returns a map) are not supported: choose a backbone output that
     is a feature map.
 
     Args:
         in_channels (int): D, the channels of the last feature map.
-        num_heads (int): attention heads. Defaults to 8.
+        num_heads (int): attention heads. Defaults to 4, Query2Label's
+            ``--nheads`` default and the authors' own COCO runs (``nheads:
+            4`` in SADCL's ``checkpoint/*/ResNet_448_MSCOCO14/config.json``).
         feedforward_channels (int): width of the FFN. Defaults to 1280, the
             width at which OPRL-R101 has Table 8's 86 M parameters and
             34.7 G (thop) multiply-adds (docs/fidelity.md); the paper does
@@ -80,7 +88,7 @@ class TransformerEncoderNeck(BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 num_heads: int = 8,
+                 num_heads: int = 4,
                  feedforward_channels: int = 1280,
                  num_layers: int = 1,
                  dropout: float = 0.1,
@@ -136,6 +144,13 @@ class EncoderLayer(nn.Module):
         self.norm2 = nn.LayerNorm(embed_dims)
         self.drop1 = nn.Dropout(dropout)
         self.drop2 = nn.Dropout(dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier-uniform weight matrices, as DETR and Query2Label."""
+        for param in self.parameters():
+            if param.dim() > 1:
+                nn.init.xavier_uniform_(param)
 
     def forward(self, x: Tensor, pos: Tensor) -> Tensor:
         q = k = x + pos
