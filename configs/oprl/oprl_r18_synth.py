@@ -57,5 +57,7 @@ custom_hooks = [
         momentum=0.02,
         update_buffers=True,
         priority='ABOVE_NORMAL'),
+    # on SIGTERM: finish the iteration, save iter_N.pth, exit 75 (requeue)
+    dict(type='PreemptionHook'),
 ]
 randomness = dict(seed=0, deterministic=False)
