@@ -5,8 +5,10 @@
 # cycles with early stopping. This file keeps everything of oprl_40e.py and
 # lays the one-cycle over 80 epochs, of which 40 are trained: the learning
 # rate is still at about 70 % of its peak when training stops.
-# The one-line switch in an experiment config: replace
-#   '../_base_/schedules/oprl_40e.py' by '../_base_/schedules/oprl_80e_stop40.py'
+# The one-line switch in an experiment config's _base_ list: replace
+#   '../_base_/schedules/oprl_40e.py'
+# by
+#   '../_base_/schedules/oprl_80e_stop40.py'
 _base_ = ['./oprl_40e.py']
 
 cycle_epochs = 80
