@@ -67,5 +67,5 @@ def test_the_real_runtime_has_it():
         osp.join(root, 'configs', 'oprl', 'oprl_r101_coco448.py'))
     assert any(h['type'] == 'BatchSizeCheckHook' for h in cfg.custom_hooks)
     assert cfg.auto_scale_lr.base_batch_size == 64
-    # README's accumulation example sets custom_hooks.6.momentum
-    assert cfg.custom_hooks[6]['type'] == 'EMAHook'
+    # README's accumulation example sets custom_hooks.7.momentum
+    assert cfg.custom_hooks[7]['type'] == 'EMAHook'
