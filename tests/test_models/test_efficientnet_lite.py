@@ -104,3 +104,13 @@ def test_missing_weight_package_names_the_command(monkeypatch):
 def test_unknown_arch():
     with pytest.raises(ValueError, match='lite0'):
         _backbone('b0')
+
+
+def test_missing_checkpoint_names_the_converter(tmp_path):
+    path = str(tmp_path / 'efficientnet-lite1.pth')
+    backbone = _backbone(
+        'lite1',
+        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    with pytest.raises(FileNotFoundError,
+                       match=r'efficientnet_lite_to_mmpretrain\.py lite1 '):
+        backbone.init_weights()

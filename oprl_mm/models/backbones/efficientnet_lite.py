@@ -9,6 +9,7 @@ multiplier either. Everything else (kernel sizes, strides, expansion ratios,
 TF "same" padding, BatchNorm eps 1e-3) is mmpretrain's ``EfficientNet``.
 """
 import copy
+import os.path as osp
 from typing import List
 
 from mmpretrain.models.backbones import EfficientNet
@@ -64,6 +65,20 @@ class EfficientNetLite(EfficientNet):
             raise ValueError(f'EfficientNetLite arch must be one of '
                              f'{sorted(self.arch_settings)}, got {arch!r}')
         super().__init__(arch=arch, act_cfg=act_cfg, **kwargs)
+        self.arch = arch
+
+    def init_weights(self) -> None:
+        """Initialise; a missing local ``Pretrained`` checkpoint is an error
+        that names the converter command."""
+        cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        checkpoint = cfg.get('checkpoint', '')
+        if cfg.get('type') == 'Pretrained' and '://' not in checkpoint \
+                and not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'EfficientNetLite checkpoint {checkpoint} not found: run '
+                '`python tools/model_converters/efficientnet_lite_to_'
+                f'mmpretrain.py {self.arch} {checkpoint}`')
+        super().init_weights()
 
     def make_layer(self) -> None:
         """Build the blocks with Lite's unscaled stem, head and end groups.
