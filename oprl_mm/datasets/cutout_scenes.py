@@ -22,8 +22,6 @@ from pycocotools import mask as mask_utils
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .synth import _pick
-
 SPLITS = ('train', 'val', 'val_shift')
 DEFAULT_NUM_IMAGES = dict(train=1200, val=300, val_shift=300)
 STAMPS_INSTALL = ('apt-get install --no-install-recommends '
@@ -33,6 +31,12 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 ALPHA_THRESHOLD = 128
 # Backgrounds are cached with their short side this many times img_size.
 _BACKGROUND_ZOOM = 1.5
+
+
+def _pick(rnd: random.Random, n: int) -> int:
+    """An integer in ``[0, n)`` from ``random()`` only, the one draw whose
+    stream Python keeps stable across versions."""
+    return min(int(rnd.random() * n), n - 1)
 
 
 def resolve_root(root: str) -> str:
