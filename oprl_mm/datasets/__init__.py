@@ -1,6 +1,7 @@
 """Multi-label datasets, registered in mmpretrain's DATASETS registry."""
 from .coco import CocoMultiLabel
 from .csv_dataset import CsvMultiLabel
+from .cutout_scenes import CutoutScenes
 from .loading import (LoadImageFromFileOrSkip, UnreadableImageError,
                       read_image)
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
@@ -12,7 +13,7 @@ from .vg500 import VG500
 from .verify import verify_dataset
 
 __all__ = [
-    'CocoMultiLabel', 'CsvMultiLabel', 'LoadImageFromFileOrSkip',
+    'CocoMultiLabel', 'CsvMultiLabel', 'CutoutScenes', 'LoadImageFromFileOrSkip',
     'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
     'OpenImages', 'LineageRandAugment',
     'RandomColorCutout', 'SynthEntangled', 'SynthMultiLabel', 'VG500', 'verify_dataset'

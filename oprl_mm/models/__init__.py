@@ -1,1 +1,1 @@
-from . import heads, layers, losses, necks  # noqa: F401
+from . import backbones, heads, layers, losses, necks  # noqa: F401
