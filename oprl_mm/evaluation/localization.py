@@ -90,6 +90,26 @@ def box_pointing_hits(maps: Tensor, masks: Tensor) -> Tensor:
     return masks.flatten(2).gather(-1, peak).squeeze(-1)
 
 
+def original_boxes(sample: dict) -> np.ndarray:
+    """N x 4 ``gt_bboxes`` of a data sample in ORIGINAL image pixels.
+
+    mmcv's ``Resize`` scales ``gt_bboxes`` with the image and records
+    ``scale_factor`` (w, h): boxes of a resized sample are mapped back by
+    it. A flipped sample is refused (its maps and boxes would need the
+    flip undone).
+    """
+    if sample.get('flip'):
+        raise ValueError(
+            'a data sample was flipped by the test pipeline: the measures '
+            'compare maps with boxes of the original image; remove '
+            'RandomFlip from the test pipeline')
+    boxes = np.asarray(sample['gt_bboxes'], np.float32).reshape(-1, 4)
+    scale = sample.get('scale_factor')
+    if scale is not None:
+        boxes = boxes / np.tile(np.asarray(scale, np.float32)[:2], 2)
+    return boxes
+
+
 def box_regions(boxes: np.ndarray, labels: np.ndarray, classes: Tensor,
                 size: Tuple[int, int]) -> Tensor:
     """K x H x W: the union of the boxes of each of ``classes`` (K)."""
@@ -168,7 +188,9 @@ class AttentionLocalization(BaseMetric):
     Assumption: the maps cover the whole original image, i.e. the test
     pipeline resizes the image without cropping, padding or flipping (true
     of the synthetic and COCO configs). Boxes (``gt_bboxes``, float N x 4
-    x1 y1 x2 y2 in original pixels, with ``gt_bboxes_labels``) and masks
+    x1 y1 x2 y2 in original pixels, or scaled by mmcv's ``Resize``, which
+    records ``scale_factor``: see :func:`original_boxes`; with
+    ``gt_bboxes_labels``) and masks
     (``gt_masks``, N pycocotools RLEs of the original size, one per box)
     come from the data sample's metainfo: the test pipeline's
     ``PackInputs`` must list them in ``meta_keys`` (see
@@ -191,8 +213,8 @@ class AttentionLocalization(BaseMetric):
         size = tuple(int(v) for v in sample['ori_shape'][:2])
         classes = torch.unique(torch.as_tensor(sample['gt_label']).cpu())
         labels = np.asarray(sample['gt_bboxes_labels']).reshape(-1)
-        regions = dict(box=box_regions(sample['gt_bboxes'], labels, classes,
-                                       size))
+        regions = dict(box=box_regions(original_boxes(sample), labels,
+                                       classes, size))
         if sample.get('gt_masks') is not None:
             regions['mask'] = mask_regions(sample['gt_masks'], labels,
                                            classes, size)
@@ -256,5 +278,6 @@ def pack_region_meta_keys() -> Tuple[str, ...]:
 __all__ = [
     'AttentionLocalization', 'upsample_maps', 'class_box_masks',
     'box_attention_share', 'box_pointing_hits', 'box_regions',
+    'original_boxes',
     'mask_regions', 'region_figures', 'pack_region_meta_keys'
 ]

@@ -7,6 +7,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.evaluation.metrics import AveragePrecision
 from mmpretrain.registry import METRICS
 
+from .localization import original_boxes
 from .mlc_metric import MLCMetric
 
 
@@ -31,7 +32,9 @@ class SmallObjectMAP(MLCMetric):
     An image counts when it has at least one box (``gt_bboxes`` in the
     data sample's metainfo: add it to ``PackInputs``' ``meta_keys``) and
     every box is at most ``small_side`` of the image's width wide and of
-    its height high (``ori_shape``; boxes in original pixels). The mAP is
+    its height high (``ori_shape``; boxes as
+    :func:`~oprl_mm.evaluation.localization.original_boxes` reads them:
+    in original pixels, or scaled by ``Resize``). The mAP is
     the mean AP over the classes with a positive among those images; NaN
     when no image qualifies. Targets are :class:`MLCMetric`'s.
 
@@ -66,7 +69,7 @@ class SmallObjectMAP(MLCMetric):
                 "samples: add 'gt_bboxes' to the meta_keys of PackInputs in "
                 'the test pipeline (and use a dataset whose data infos hold '
                 'boxes)')
-        boxes = np.asarray(sample['gt_bboxes'], np.float64).reshape(-1, 4)
+        boxes = original_boxes(sample)
         height, width = sample['ori_shape'][:2]
         return bool(len(boxes)) and bool(
             ((boxes[:, 2] - boxes[:, 0] <= self.small_side * width) &

@@ -191,3 +191,18 @@ def test_class_subset_unknown_name():
     metric.process(None, samples([[]] * 4, [(10, 10)] * 4))
     with pytest.raises(ValueError, match="'z'"):
         metric.evaluate(4)
+
+
+def test_boxes_scaled_by_resize_are_mapped_back():
+    # mmcv's Resize scales gt_bboxes and records scale_factor (w, h)
+    sample = hand_sample(with_masks=False)
+    scaled = dict(sample, scale_factor=(2.0, 3.0),
+                  gt_bboxes=sample['gt_bboxes'] * np.array([2, 3, 2, 3]))
+    results = []
+    for s in (sample, scaled):
+        metric = METRICS.build(dict(type='AttentionLocalization'))
+        metric.process(None, [s])
+        results.append(metric.evaluate(1))
+    assert results[0] == results[1]
+    with pytest.raises(ValueError, match='RandomFlip'):
+        metric.process(None, [dict(sample, flip=True)])
