@@ -208,7 +208,9 @@ class AttentionLocalization(BaseMetric):
             self.results.append(self._sample_figures(sample))
 
     def _sample_figures(self, sample: dict) -> Dict[str, np.ndarray]:
-        """K x 5 figures per region kind of one image (see FIGURES)."""
+        """K x 5 figures per region kind of one image (see FIGURES), the
+        classes they belong to (``<kind>_classes``) and the number of true
+        classes (``labels``)."""
         _check_sample(sample)
         size = tuple(int(v) for v in sample['ori_shape'][:2])
         classes = torch.unique(torch.as_tensor(sample['gt_label']).cpu())
@@ -219,17 +221,22 @@ class AttentionLocalization(BaseMetric):
             regions['mask'] = mask_regions(sample['gt_masks'], labels,
                                            classes, size)
         if not len(classes):  # an image without labels: no pair
-            return {kind: np.zeros((0, len(FIGURES))) for kind in regions}
+            out = dict(labels=0)
+            for kind in regions:
+                out[kind] = np.zeros((0, len(FIGURES)))
+                out[f'{kind}_classes'] = np.zeros(0, np.int64)
+            return out
         attention = sample[ATTENTION_KEY].detach().float().cpu()[classes]
         saliency = sample[SALIENCY_KEY].detach().float().cpu()[classes]
         softmax = saliency.flatten(1).softmax(-1).reshape(saliency.shape)
         maps, softmax = upsample_maps(
             torch.stack([attention, softmax]), size, normalise=True)
-        out = {}
+        out = dict(labels=len(classes))
         for kind, region in regions.items():
             keep = region.flatten(1).any(-1)  # classes with a region
             out[kind] = region_figures(maps[keep], softmax[keep],
                                        region[keep]).double().numpy()
+            out[f'{kind}_classes'] = classes[keep].numpy()
         return out
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
