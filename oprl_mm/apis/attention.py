@@ -1,8 +1,8 @@
 """Attention maps of the OPRL head at image resolution, and how much of
-them falls inside the objects' boxes."""
+them falls inside the objects' boxes (the geometry lives in
+:mod:`oprl_mm.evaluation.localization`, beside the metric that uses it)."""
 from typing import Dict
 
-import torch
 from torch import Tensor
 
 from ..evaluation.localization import (box_attention_share,  # noqa: F401

@@ -101,7 +101,7 @@ def test_baselines_keep_maps_in_a_classifier():
         cfg['head']['keep_class_maps'] = True
         model = MODELS.build(cfg).eval()
         with torch.no_grad():
-            out = model(torch.randn(2, 3, 64, 64), [DataSample(), DataSample()],
-                        mode='predict')
+            out = model(torch.randn(2, 3, 64, 64),
+                        [DataSample(), DataSample()], mode='predict')
         # a 2 x 2 last map at 64 px (stride 32)
         assert out[0].class_attention.shape == (C, 2, 2)

@@ -187,8 +187,8 @@ def main():
     inferencer = inferencer_from_args(args)
     cfg = inferencer.config
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    dataset = DATASETS.build(
-        with_region_meta_keys(split_dataloader_cfg(cfg, args.split)['dataset']))
+    dataset_cfg = split_dataloader_cfg(cfg, args.split)['dataset']
+    dataset = DATASETS.build(with_region_meta_keys(dataset_cfg))
     model = inferencer.model
     results, images = measure(model, dataset, args.num_images,
                               args.batch_size)

@@ -8,8 +8,9 @@ the dependents' mAP and attention localisation), plus, for each
 ``--test-split``, ``tools/test.py`` on the last checkpoint with that split::
 
     python tools/analysis_tools/config_benchmark.py \\
-        configs/oprl/ablations/{oprl,no_spa,no_sas,no_sapm,no_amp,no_brrm}.py \\
-        configs/oprl/ablations/{csra,csra_neck,linear,linear_neck}.py \\
+        configs/oprl/ablations/{oprl,no_spa,no_sas,no_sapm,no_amp}.py \\
+        configs/oprl/ablations/{no_brrm,csra,csra_neck,linear}.py \\
+        configs/oprl/ablations/linear_neck.py \\
         --seeds 0 1 2 --test-split val_shift --out table.md
 
 Each finished run leaves ``result.json`` (written to a temporary name and
