@@ -128,7 +128,7 @@ def test_tools_test_reports_the_new_metrics(name, tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/test.py'), config,
          checkpoint, '--work-dir', str(tmp_path / 'work'), '--out',
-         str(out), '--cfg-options'] + SMALL,
+         str(out), '--per-class', '--cfg-options'] + SMALL,
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads(out.read_text())
@@ -137,5 +137,8 @@ def test_tools_test_reports_the_new_metrics(name, tmp_path):
                 'localization/box_chance', 'localization/box_pointing'):
         assert key in metrics, key
     assert metrics['localization/box_pairs'] >= 24
+    # --per-class finds the MLCMetric among the evaluators
+    assert len(metrics['AP_classwise']) == 10
+    assert (tmp_path / 'work' / 'per_class_ap.csv').is_file()
     assert 0 < metrics['localization/box_chance'] < 100
     assert 0 <= metrics['localization/box_share'] <= 100
