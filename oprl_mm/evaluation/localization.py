@@ -177,7 +177,10 @@ class AttentionLocalization(BaseMetric):
     - ``chance``: the region's share of the image, what a uniform map
       would put there;
     - ``pointing`` / ``pointing_softmax``: how often the map's peak
-      pixel lies in the region (the pointing game);
+      pixel lies in the region (the pointing game; an upsampled map is
+      flat near its corners, and of equal maxima the first pixel in
+      row-major order counts, so on maps of 2 x 2 or so float rounding
+      can move the peak across a box edge);
     - ``pairs``: the number of (image, class) pairs measured.
 
     What a head stores as its maps: OPRL its SPA weights after masking
