@@ -63,3 +63,15 @@ def test_config_names_must_differ(tmp_path):
     with pytest.raises(ValueError, match='share a file name'):
         config_benchmark.main([osp.join(ABLATIONS, 'oprl.py')] * 2 +
                               ['--work-dir', str(tmp_path)])
+
+
+def test_a_failed_run_stops_the_sweep(tmp_path):
+    broken = tmp_path / 'broken.py'
+    broken.write_text(f"_base_ = [{osp.join(ABLATIONS, 'oprl.py')!r}]\n"
+                      "model = dict(head=dict(type='NoSuchHead'))\n")
+    work = tmp_path / 'work'
+    with pytest.raises(RuntimeError, match='broken_seed0'):
+        config_benchmark.main([str(broken), osp.join(ABLATIONS, 'oprl.py'),
+                               '--seeds', '0', '--work-dir', str(work)])
+    assert (work / 'broken_seed0' / 'train.log').is_file()
+    assert not (work / 'oprl_seed0').exists()

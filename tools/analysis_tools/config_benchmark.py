@@ -16,18 +16,21 @@ the dependents' mAP and attention localisation), plus, for each
 Each finished run leaves ``result.json`` (written to a temporary name and
 renamed): a rerun reads it instead of training again, so an interrupted
 sweep resumes where it stopped. ``--jobs 2`` runs two at a time, each with
-half the cores. The table gives mean ± std over seeds per config, and each
-config minus the reference (the first config, or ``--reference``) of the
-same seed, mean ± std over seeds.
+half the cores. A failed run stops the sweep (no further run starts, the
+running ones are killed) and names its log. The table gives mean ± std over
+seeds per config, and each config minus the reference (the first config, or
+``--reference``) of the same seed, mean ± std over seeds.
 """
 import argparse
 import glob
 import json
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -110,10 +113,22 @@ def run_one(config: str, seed: int, args, threads: int) -> dict:
     return result
 
 
+# the child processes running now, killed when the sweep stops early
+RUNNING = set()
+STOP = threading.Event()
+
+
 def _call(command, env, log_file):
+    if STOP.is_set():
+        raise RuntimeError('the sweep is stopping')
     with open(log_file, 'w') as log:
-        proc = subprocess.run([sys.executable] + command, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable] + command, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        RUNNING.add(proc)
+        try:
+            proc.wait()
+        finally:
+            RUNNING.discard(proc)
     if proc.returncode != 0:
         raise RuntimeError(f'{" ".join(command[:2])} failed (exit '
                            f'{proc.returncode}); see {log_file}')
@@ -159,6 +174,47 @@ def tables(results, names, keys, splits, reference) -> str:
             'mean ± std over seeds:\n\n' + paired)
 
 
+def run_all(todo, args, threads):
+    """Every (config, seed) run, ``args.jobs`` at a time. The first
+    failure, Ctrl-C or SIGTERM stops the sweep: no further run starts and
+    the running children are killed."""
+    STOP.clear()
+    previous = signal.signal(signal.SIGTERM, _terminate) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(_guarded, c, s, args, threads)
+                       for c, s in todo]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                STOP.set()
+                for proc in list(RUNNING):
+                    proc.kill()
+                raise
+        return [f.result() for f in futures]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _guarded(config, seed, args, threads):
+    """run_one, unless the sweep is stopping; a failure stops it (set here,
+    in the worker, before the worker takes the next run)."""
+    if STOP.is_set():
+        return None
+    try:
+        return run_one(config, seed, args, threads)
+    except BaseException:
+        STOP.set()
+        raise
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     args = parse_args(argv)
     names = [name_of(c) for c in args.configs]
@@ -173,9 +229,7 @@ def main(argv=None):
         os, 'sched_getaffinity') else (os.cpu_count() or 1)
     threads = max(1, cores // args.jobs)
     todo = [(c, s) for s in args.seeds for c in args.configs]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(
-            lambda item: run_one(item[0], item[1], args, threads), todo))
+    results = run_all(todo, args, threads)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
     text = (f'Seeds {", ".join(map(str, args.seeds))}; the last validation'
