@@ -41,11 +41,15 @@ def parse_args():
 def add_evaluators(cfg, args) -> None:
     """``--per-class`` and ``--dump`` on the test evaluator."""
     if args.per_class:
-        evaluator = cfg.test_evaluator
-        if not isinstance(evaluator, dict):
-            raise ValueError('--per-class needs a single test_evaluator')
-        evaluator['per_class_file'] = osp.join(cfg.work_dir,
-                                               'per_class_ap.csv')
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, dict):
+            evaluators = [evaluators]
+        mlc = [e for e in evaluators if e.get('type') == 'MLCMetric']
+        if len(mlc) != 1:
+            raise ValueError('--per-class needs exactly one MLCMetric in the '
+                             "config's test_evaluator")
+        mlc[0]['per_class_file'] = osp.join(cfg.work_dir,
+                                            'per_class_ap.csv')
     if args.dump:
         evaluators = cfg.test_evaluator
         if isinstance(evaluators, dict):

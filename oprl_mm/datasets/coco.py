@@ -144,6 +144,13 @@ class CocoMultiLabel(MultiLabelDataset):
       ``x1, y1, x2, y2`` in pixels, and ``gt_bboxes_labels``: ``int64``
       array ``(N,)`` of their class indices. Nothing in training reads the
       boxes; they are kept for attention-localisation measurements.
+    - with ``with_masks=True``, ``gt_masks``: a list of N pycocotools RLE
+      dicts, the mask of each box's instance at the image's ``height`` x
+      ``width``, converted as ``COCO.annToRLE`` does (polygons through
+      ``frPyObjects`` and ``merge``, crowd RLEs through ``frPyObjects``).
+      :class:`~oprl_mm.evaluation.AttentionLocalization` merges them per
+      class. Off by default: converting every polygon costs time and memory
+      that classification does not need.
 
     Crowd annotations (``iscrowd=1``) count as labels, as in the ASL code
     base, which builds labels from ``getAnnIds`` without an ``iscrowd``
@@ -180,6 +187,8 @@ class CocoMultiLabel(MultiLabelDataset):
         data_prefix (str | dict): The image folder, relative to
             ``data_root``, or ``dict(img_path=...)``. Defaults to ''.
         filter_empty (bool): Drop images without labels. Defaults to True.
+        with_masks (bool): Keep the instance masks as ``gt_masks``. Needs
+            pycocotools. Defaults to False.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``serialize_data``, ``indices``,
             ``lazy_init`` ...), among them the class selection:
@@ -206,8 +215,10 @@ class CocoMultiLabel(MultiLabelDataset):
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
                  filter_empty: bool = True,
+                 with_masks: bool = False,
                  **kwargs):
         self.filter_empty = filter_empty
+        self.with_masks = with_masks
         super().__init__(
             ann_file, data_root=data_root, data_prefix=data_prefix, **kwargs)
 
@@ -241,8 +252,31 @@ class CocoMultiLabel(MultiLabelDataset):
                                                     len(images))
         lab_split, lab_cls = _labels_by_image(a_idx, a_cls, len(images),
                                               len(self._metainfo['classes']))
-        return self._data_infos(images, lab_split, lab_cls, box_split, boxes,
-                                box_cls)
+        data_list = self._data_infos(images, lab_split, lab_cls, box_split,
+                                     boxes, box_cls)
+        if self.with_masks:  # in the boxes' order
+            by_img = np.flatnonzero(keep)[np.argsort(a_idx, kind='stable')]
+            self._add_masks(data_list, images, anns, by_img, box_split)
+        return data_list
+
+    def _add_masks(self, data_list: List[dict], images: List[dict],
+                   anns: List[dict], by_img: np.ndarray,
+                   box_split: np.ndarray) -> None:
+        """``gt_masks`` of every kept image: the RLE of each of its boxes'
+        annotations (``anns[by_img]`` in box order)."""
+        from pycocotools import mask as mask_utils
+
+        kept = iter(data_list)
+        for i, im in enumerate(images):
+            b0, b1 = box_split[i], box_split[i + 1]
+            # an image has labels exactly when it has boxes
+            if self.filter_empty and b0 == b1:
+                continue
+            info = next(kept)
+            info['gt_masks'] = [
+                _annotation_rle(anns[k], im, mask_utils, self.ann_file)
+                for k in by_img[b0:b1]
+            ]
 
     def _class_index(self,
                      categories: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
@@ -386,3 +420,25 @@ class CocoMultiLabel(MultiLabelDataset):
         body = super().extra_repr()
         body.append(f'Drop images without labels: \t{self.filter_empty}')
         return body
+
+
+def _annotation_rle(ann: dict, image: dict, mask_utils,
+                    ann_file: str) -> dict:
+    """The RLE of one annotation's segmentation, as ``COCO.annToRLE``."""
+    try:
+        segm = ann['segmentation']
+        height, width = int(image['height']), int(image['width'])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(
+            f'with_masks needs a "segmentation" in every annotation and the '
+            f'"height" and "width" of every image of '
+            f'{osp.abspath(ann_file)} (annotation {ann.get("id")}: {e!r}); '
+            'or set with_masks=False')
+    if isinstance(segm, list):  # polygons of one instance
+        if not segm:  # no polygon: an empty mask
+            return mask_utils.encode(
+                np.zeros((height, width), np.uint8, order='F'))
+        return mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
+    if isinstance(segm.get('counts'), list):  # uncompressed RLE (crowd)
+        return mask_utils.frPyObjects(segm, height, width)
+    return segm

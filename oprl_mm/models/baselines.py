@@ -4,9 +4,17 @@ Each keeps the backbone of the OPRL model it is compared with and replaces
 the OPRL head (and, unless ``neck`` is given, the Encoder_t neck):
 
 - ``linear``: global average pooling and mmpretrain's
-  ``MultiLabelLinearClsHead``;
+  ``MultiLabelLinearClsHead``, as :class:`~oprl_mm.models.heads.LinearCAMHead`
+  (which pools the map itself, so that its class activation map can be
+  kept);
 - ``csra``: mmpretrain's ``CSRAClsHead`` on the feature map, one head with
-  lambda 0.1 (CSRA's setting for ResNet-101).
+  lambda 0.1 (CSRA's setting for ResNet-101), as
+  :class:`~oprl_mm.models.heads.CSRAMapHead` (its class attention can be
+  kept).
+
+Both take ``keep_class_maps=True`` for the attention-localisation metric
+(:class:`~oprl_mm.evaluation.AttentionLocalization`); the scores are
+mmpretrain's heads' own.
 
 With ``neck`` (the OPRL model's Encoder_t config) the baseline head sits
 behind the same neck, so that a comparison separates what the neck does
@@ -16,7 +24,7 @@ from what OPRL's head does.
 ``tools/analysis_tools/synth_benchmark.py`` trains them.
 """
 import copy
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple
 
 BASELINES = ('linear', 'csra')
 
@@ -26,9 +34,8 @@ def baseline_neck_head(name: str,
                        in_channels: int,
                        loss: Optional[dict] = None,
                        neck: Optional[dict] = None
-                       ) -> Tuple[Union[None, dict, List[dict]], dict]:
-    """The neck (None for no neck, a list for a chain) and head configs of
-    a baseline.
+                       ) -> Tuple[Optional[dict], dict]:
+    """The neck (None for no neck) and head configs of a baseline.
 
     Args:
         name (str): One of :data:`BASELINES`.
@@ -37,20 +44,17 @@ def baseline_neck_head(name: str,
         loss (dict, optional): The head's loss; None keeps the head's
             default. Defaults to None.
         neck (dict, optional): A neck that keeps the map's shape (e.g.
-            OPRL's ``TransformerEncoderNeck``) to put before the head (and
-            before the pooling of ``linear``). Defaults to None.
+            OPRL's ``TransformerEncoderNeck``) to put before the head.
+            Defaults to None.
     """
     head = dict(num_classes=num_classes, in_channels=in_channels)
     if loss is not None:
         head['loss'] = loss
-    before = [copy.deepcopy(neck)] if neck is not None else []
+    neck = copy.deepcopy(neck)
     if name == 'linear':
-        necks = before + [dict(type='GlobalAveragePooling')]
-        return necks if len(necks) > 1 else necks[0], dict(
-            type='MultiLabelLinearClsHead', **head)
+        return neck, dict(type='LinearCAMHead', **head)
     if name == 'csra':
-        return before[0] if before else None, dict(
-            type='CSRAClsHead', num_heads=1, lam=0.1, **head)
+        return neck, dict(type='CSRAMapHead', num_heads=1, lam=0.1, **head)
     raise ValueError(f'unknown baseline {name!r}; one of {BASELINES}')
 
 

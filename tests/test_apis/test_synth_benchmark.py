@@ -86,13 +86,15 @@ def test_small_sweep_measures_and_repeats(tmp_path, capsys):
                                          r['val_shift']['mAP'])
         assert 0 < r['small_images'] < 40 and 0 <= r['small_mAP'] <= 100
         assert 0 <= r['val_shift_dependent_AP'] <= 100
-    # attention only where the head has it
+    # attention for every head with class maps: OPRL's and the baselines'
     loc = results[0]['localisation']
     assert 0 < loc['chance_share'] < 1 and 0 <= loc['softmax_share'] <= 1
     assert 'localisation' in results[1]
-    assert 'localisation' not in results[2]
+    assert results[2]['localisation']['chance_share'] == \
+        loc['chance_share']
     table = open(tmp_path / 'table.md').read()
     assert table.count('\n| oprl |') == 2  # accuracy and localisation
+    assert table.count('\n| linear_neck |') == 3  # and paired
     assert '| linear_neck |' in table and 'dep. AP shift' in table
     # the paired differences from oprl, one row per other variant
     paired = table[table.index('minus `oprl`'):]

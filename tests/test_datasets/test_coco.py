@@ -273,3 +273,115 @@ def test_large_sparse_category_ids(tmp_path):
     write_coco(tmp_path, anns=anns, categories=cats)
     labels = {k: v['gt_label'] for k, v in by_name(build(tmp_path)).items()}
     assert labels == {'a.jpg': [1], 'b.jpg': [0]}
+
+
+def write_coco_with_masks(root):
+    """Polygons (one instance in two parts), a crowd RLE and an instance
+    of a class that is left out, on two images of different sizes."""
+    crowd = np.zeros((24, 32), np.uint8, order='F')
+    crowd[10:20, 4:30] = 1
+    # the uncompressed RLE of the instances files: run lengths, column-major
+    flat = crowd.flatten(order='F')
+    runs, value, length = [], 0, 0
+    for v in flat:
+        if v == value:
+            length += 1
+        else:
+            runs.append(length)
+            value, length = v, 1
+    runs.append(length)
+    images = [dict(id=1, file_name='a.jpg', width=32, height=24),
+              dict(id=2, file_name='b.jpg', width=20, height=30)]
+    anns = [
+        dict(id=1, image_id=1, category_id=18, bbox=[2, 2, 10, 8], iscrowd=0,
+             area=40, segmentation=[[2, 2, 12, 2, 12, 10, 2, 10],
+                                    [20, 15, 25, 15, 22, 20]]),
+        dict(id=2, image_id=2, category_id=1, bbox=[1, 1, 5, 20], iscrowd=0,
+             area=50, segmentation=[[1, 1, 6, 1, 6, 21, 1, 21]]),
+        dict(id=3, image_id=1, category_id=1, bbox=[4, 10, 26, 10],
+             iscrowd=1, area=260,
+             segmentation=dict(size=[24, 32], counts=runs)),
+        dict(id=4, image_id=2, category_id=90, bbox=[0, 0, 3, 3], iscrowd=0,
+             area=9, segmentation=[[0, 0, 3, 0, 3, 3]]),
+    ]
+    (root / 'annotations').mkdir(exist_ok=True)
+    (root / 'images').mkdir(exist_ok=True)
+    path = root / 'annotations' / 'instances.json'
+    path.write_text(json.dumps(dict(images=images, annotations=anns,
+                                    categories=CATEGORIES)))
+    return path
+
+
+def test_masks_equal_pycocotools_ann_to_mask(tmp_path):
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    path = write_coco_with_masks(tmp_path)
+    coco = COCO(str(path))
+    ds = build(tmp_path, with_masks=True,
+               metainfo=dict(classes=['dog', 'person']))
+    assert 'gt_masks' not in build(tmp_path).get_data_info(0)
+    infos = by_name(ds)
+    # a.jpg: the dog (two polygons) then the crowd person, in file order
+    for name, ann_ids in (('a.jpg', [1, 3]), ('b.jpg', [2])):
+        info = infos[name]
+        assert len(info['gt_masks']) == len(info['gt_bboxes']) == len(ann_ids)
+        for rle, ann_id in zip(info['gt_masks'], ann_ids):
+            expected = coco.annToMask(coco.anns[ann_id])
+            np.testing.assert_array_equal(mask_utils.decode(rle), expected)
+            assert expected.sum() > 0
+    assert infos['a.jpg']['gt_bboxes_labels'].tolist() == [0, 1]
+
+
+def test_masks_need_image_sizes(tmp_path):
+    path = write_coco_with_masks(tmp_path)
+    content = json.loads(path.read_text())
+    del content['images'][0]['height']
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match='with_masks=False'):
+        build(tmp_path, with_masks=True)
+
+
+def test_localization_config_carries_masks_to_the_metric(tmp_path):
+    """The COCO localisation config's test pipeline packs the boxes and
+    masks of CocoMultiLabel(with_masks=True) into the data samples, and
+    AttentionLocalization measures them."""
+    import cv2
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import METRICS
+
+    import oprl_mm  # noqa: F401
+    write_coco_with_masks(tmp_path)
+    for name, shape in (('a.jpg', (24, 32, 3)), ('b.jpg', (30, 20, 3))):
+        cv2.imwrite(str(tmp_path / 'images' / name),
+                    np.full(shape, 128, np.uint8))
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(osp.dirname(osp.dirname(
+            osp.abspath(__file__)))),
+            'configs/oprl/oprl_r101_coco448_localization.py'))
+    assert cfg.test_dataloader.dataset.with_masks
+    assert not cfg.val_dataloader.dataset.get('with_masks', False)
+    assert cfg.model.head.keep_class_maps
+    init_default_scope('mmpretrain')
+    ds = build(tmp_path, with_masks=True)
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    metric = METRICS.build(cfg.test_evaluator[1])
+    for i in range(len(ds)):
+        sample = pipeline(ds.get_data_info(i))['data_samples']
+        assert sample.img_shape == (448, 448)
+        # uniform maps: the share inside each region is its area share
+        sample.set_field(torch.full((3, 14, 14), 1 / 196),
+                         'class_attention', dtype=torch.Tensor)
+        sample.set_field(torch.zeros(3, 14, 14), 'class_saliency',
+                         dtype=torch.Tensor)
+        metric.process(None, [sample.to_dict()])
+    res = metric.evaluate(len(ds))
+    # a.jpg: person (crowd), dog; b.jpg: person, toothbrush
+    assert res['localization/mask_pairs'] == 4
+    assert res['localization/box_pairs'] == 4
+    assert res['localization/mask_share'] == pytest.approx(
+        res['localization/mask_chance'], abs=1e-3)
+    assert res['localization/box_share'] == pytest.approx(
+        res['localization/box_chance'], abs=1e-3)

@@ -53,6 +53,6 @@ def test_baseline_behind_the_oprl_neck(name):
              if type(m).__name__ == 'TransformerEncoderNeck']
     assert len(necks) == 1
     # the neck config is copied, not shared
-    neck = cfg['neck'][0] if name == 'linear' else cfg['neck']
+    neck = cfg['neck']
     assert neck == OPRL['neck'] and neck is not OPRL['neck']
     assert model(torch.randn(2, 3, 32, 32), mode='tensor').shape == (2, 5)

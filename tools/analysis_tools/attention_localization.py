@@ -1,12 +1,17 @@
-"""How much of OPRL's class attention falls on the class's objects.
+"""How much of a head's class attention falls on the class's objects.
 
-For every image of a split whose data infos hold ``gt_bboxes`` and
-``gt_bboxes_labels`` (SynthMultiLabel, CocoMultiLabel ...) and every TRUE
-label c with boxes, the attention weights of class c are upsampled to the
-image (bilinear), renormalised to sum 1, and summed over the pixels inside
-c's boxes. Reported, as means over (image, label) pairs:
+The box figures of :class:`~oprl_mm.evaluation.AttentionLocalization` (the
+metric a config's ``test_evaluator`` runs through ``tools/test.py``) on the
+first images of a split, with a per-class table, for a config whose
+evaluators do not ask for it. For every image of a split whose data infos
+hold ``gt_bboxes`` and ``gt_bboxes_labels`` (SynthMultiLabel,
+CocoMultiLabel ...) and every TRUE label c with boxes, the attention weights
+of class c are upsampled to the image (bilinear), renormalised to sum 1, and
+summed over the pixels inside c's boxes. Reported, as means over (image,
+label) pairs:
 
-* ``SPA``: the weights after masking (Eq. 6-7) with the model's tau;
+* ``SPA``: the weights after masking (Eq. 6-7) with the model's tau (for
+  CSRAMapHead and LinearCAMHead, their class attention or CAM);
 * ``softmax``: the same saliency S with tau = 0 (plain softmax attention,
   same weights, same forward pass);
 * ``chance``: the share of the image the boxes cover (what a uniform map
@@ -43,128 +48,85 @@ def parse_args():
     return parser.parse_args()
 
 
-def batch_boxes(dataset, indices):
-    """The data infos of ``indices`` with their boxes, box labels and
-    original (H, W): the maps are compared at each image's own size."""
-    import torch
+def with_region_meta_keys(dataset_cfg):
+    """The dataset config with its ``PackInputs`` also packing the boxes and
+    masks, so that they follow any resize of the pipeline."""
+    from oprl_mm.evaluation.localization import REGION_META_KEYS
 
-    infos = [dataset.get_data_info(i) for i in indices]
-    for info in infos:
-        if 'gt_bboxes' not in info or 'gt_bboxes_labels' not in info:
-            raise KeyError(
-                f'{type(dataset).__name__} data infos hold no gt_bboxes '
-                '/ gt_bboxes_labels: the measurement needs boxes')
-    boxes = [torch.as_tensor(i['gt_bboxes']).reshape(-1, 4) for i in infos]
-    labels = [torch.as_tensor(i['gt_bboxes_labels']).reshape(-1)
-              for i in infos]
-    shapes = [tuple(i.get('ori_shape') or i['img'].shape[:2])
-              for i in infos]
-    return infos, boxes, labels, shapes
+    for step in dataset_cfg.get('pipeline', []):
+        if step.get('type') == 'PackInputs':
+            from mmpretrain.datasets.transforms import PackInputs
+            keys = tuple(step.get('meta_keys', PackInputs.DEFAULT_META_KEYS))
+            step['meta_keys'] = keys + tuple(
+                k for k in REGION_META_KEYS if k not in keys)
+    return dataset_cfg
 
 
-def batch_maps(model, dataset, infos, num_classes):
-    """The head's maps of a batch, and its true labels (B x C booleans)."""
+def measure(model, dataset, num_images=None, batch_size=50, progress=True):
+    """:class:`~oprl_mm.evaluation.AttentionLocalization` over the first
+    ``num_images`` images of ``dataset`` (whose pipeline packs the boxes:
+    see :func:`with_region_meta_keys`); its per-image results."""
     import torch
     from mmengine.dataset import pseudo_collate
-    from mmpretrain.structures import label_to_onehot
-
-    from oprl_mm.apis import head_maps
-
-    data = pseudo_collate([dataset.pipeline(dict(i)) for i in infos])
-    data = model.data_preprocessor(data, False)
-    with torch.no_grad():
-        outputs = head_maps(model, data['inputs'])
-    true = torch.stack([
-        label_to_onehot(s.gt_label, num_classes)
-        for s in data['data_samples']
-    ]).bool().cpu()
-    return outputs, true
-
-
-class Shares:
-    """Sums over (image, true label) pairs of the box shares and hits."""
-
-    def __init__(self, num_classes):
-        import torch
-        self.sums = dict(spa=0.0, softmax=0.0, chance=0.0, spa_hits=0.0,
-                         softmax_hits=0.0)
-        self.pairs, self.skipped = 0, 0
-        self.per_class = torch.zeros(3, num_classes, dtype=torch.float64)
-        self.per_class_n = torch.zeros(num_classes, dtype=torch.float64)
-
-    def add(self, outputs, true, masks):
-        """Add the images of one size: their maps, true labels and masks."""
-        from oprl_mm.apis import (box_attention_share, box_pointing_hits,
-                                  upsample_maps)
-
-        has_box = masks.flatten(2).any(-1)
-        valid = true & has_box
-        self.skipped += int((true & ~has_box).sum())
-        chance = masks.flatten(2).float().mean(-1)
-        self.sums['chance'] += float(chance[valid].sum())
-        self.per_class[2] += (chance * valid).sum(0).double()
-        for row, key in enumerate(('spa', 'softmax')):
-            name = 'attention' if key == 'spa' else 'attention_tau0'
-            maps = upsample_maps(outputs[name].float().cpu(),
-                                 masks.shape[-2:], normalise=True)
-            share = box_attention_share(maps, masks)
-            self.sums[key] += float(share[valid].sum())
-            self.sums[f'{key}_hits'] += float(
-                box_pointing_hits(maps, masks)[valid].sum())
-            self.per_class[row] += (share * valid).sum(0).double()
-        self.per_class_n += valid.sum(0).double()
-        self.pairs += int(valid.sum())
-
-
-def measure(inferencer, dataset, num_images=None, batch_size=50,
-            progress=True):
-    """Sums over (image, true label) pairs of the box shares.
-
-    ``inferencer`` needs ``model`` and ``num_classes`` only."""
     from rich.progress import track
 
-    from oprl_mm.apis import class_box_masks
+    from oprl_mm.evaluation import AttentionLocalization
+    from oprl_mm.models.heads import ClassMapsMixin
 
-    num_classes = inferencer.num_classes
+    if not isinstance(model.head, ClassMapsMixin):
+        raise TypeError(
+            f'{type(model.head).__name__} keeps no class maps: the measure '
+            'needs OPRLHead, CSRAMapHead or LinearCAMHead')
+    model.head.keep_class_maps = True
+    metric = AttentionLocalization()
     total = len(dataset) if num_images is None else min(
         num_images, len(dataset))
-    shares = Shares(num_classes)
     starts = range(0, total, batch_size)
     for start in track(starts, description='localisation') if progress \
             else starts:
-        infos, boxes, labels, shapes = batch_boxes(
-            dataset, range(start, min(start + batch_size, total)))
-        outputs, true = batch_maps(inferencer.model, dataset, infos,
-                                   num_classes)
-        # group images of the same size: one interpolation per group
-        for shape in sorted(set(shapes)):
-            idx = [k for k, s in enumerate(shapes) if s == shape]
-            masks = class_box_masks([boxes[k] for k in idx],
-                                    [labels[k] for k in idx], num_classes,
-                                    shape)
-            shares.add({k: v[idx] for k, v in outputs.items()}, true[idx],
-                       masks)
+        data = pseudo_collate([
+            dataset[i] for i in range(start, min(start + batch_size, total))
+        ])
+        with torch.no_grad():
+            outputs = model.test_step(data)
+        metric.process(None, [o.to_dict() for o in outputs])
+    return metric.results, total
+
+
+def figures_of(results, images, num_classes):
+    """The box figures as fractions (means over the (image, true label)
+    pairs), the pair counts and the per-class shares."""
+    import numpy as np
+
+    from oprl_mm.evaluation.localization import FIGURES
+
+    figures = np.concatenate([r['box'] for r in results]).reshape(
+        -1, len(FIGURES))
+    classes = np.concatenate([r['box_classes'] for r in results]).astype(
+        np.int64)
+    means = figures.mean(0) if len(figures) else np.full(len(FIGURES),
+                                                         np.nan)
+    counts = np.bincount(classes, minlength=num_classes)
+    per_class = np.stack([
+        np.bincount(classes, figures[:, j], minlength=num_classes) /
+        np.maximum(counts, 1) for j in range(3)
+    ])
+    pairs = len(figures)
     return dict(
-        sums=shares.sums, pairs=shares.pairs, skipped=shares.skipped,
-        images=total,
-        per_class=(shares.per_class /
-                   shares.per_class_n.clamp(min=1)).tolist(),
-        per_class_pairs=shares.per_class_n.long().tolist())
+        figures=dict(
+            spa_share=float(means[0]),
+            softmax_share=float(means[1]),
+            chance_share=float(means[2]),
+            spa_pointing=float(means[3]),
+            softmax_pointing=float(means[4])),
+        pairs=pairs,
+        skipped=int(sum(r['labels'] for r in results)) - pairs,
+        images=images,
+        per_class=per_class.tolist(),
+        per_class_pairs=counts.tolist())
 
 
-def figures_of(res):
-    """Means over the (image, true label) pairs."""
-    pairs = max(res['pairs'], 1)
-    return {
-        'spa_share': res['sums']['spa'] / pairs,
-        'softmax_share': res['sums']['softmax'] / pairs,
-        'chance_share': res['sums']['chance'] / pairs,
-        'spa_pointing': res['sums']['spa_hits'] / pairs,
-        'softmax_pointing': res['sums']['softmax_hits'] / pairs,
-    }
-
-
-def print_table(split, res, figures, tau):
+def print_table(split, res, figures, tau, type_name=''):
     from rich.console import Console
     from rich.table import Table
 
@@ -173,7 +135,9 @@ def print_table(split, res, figures, tau):
     table.add_column('attention')
     table.add_column('mean share in boxes', justify='right')
     table.add_column('peak in box', justify='right')
-    table.add_row(f'SPA (tau={tau:g})', f'{figures["spa_share"]:.3f}',
+    name = f'SPA (tau={tau:g})' if tau is not None else \
+        f'class attention ({type_name})'
+    table.add_row(name, f'{figures["spa_share"]:.3f}',
                   f'{figures["spa_pointing"]:.3f}')
     table.add_row('softmax (tau=0)', f'{figures["softmax_share"]:.3f}',
                   f'{figures["softmax_pointing"]:.3f}')
@@ -223,11 +187,16 @@ def main():
     inferencer = inferencer_from_args(args)
     cfg = inferencer.config
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    dataset = DATASETS.build(split_dataloader_cfg(cfg, args.split)['dataset'])
-    res = measure(inferencer, dataset, args.num_images, args.batch_size)
-    figures = figures_of(res)
-    tau = inferencer.model.head.spa.filter_ratio
-    print_table(args.split, res, figures, tau)
+    dataset_cfg = split_dataloader_cfg(cfg, args.split)['dataset']
+    dataset = DATASETS.build(with_region_meta_keys(dataset_cfg))
+    model = inferencer.model
+    results, images = measure(model, dataset, args.num_images,
+                              args.batch_size)
+    res = figures_of(results, images, len(inferencer.classes))
+    figures = res['figures']
+    spa = getattr(model.head, 'spa', None)
+    tau = spa.filter_ratio if spa is not None else None
+    print_table(args.split, res, figures, tau, type(model.head).__name__)
     if args.out:
         write_json(args, res, figures, tau, inferencer.classes)
 

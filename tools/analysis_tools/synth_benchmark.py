@@ -26,10 +26,15 @@ Per run (all in percent):
 - ``dep. AP shift``: on datasets with (anchor, dependent) pairs
   (``SynthEntangled``), the mean AP of the dependent classes on
   ``val_shift``, where they appear without their anchors;
-- for OPRL heads, the attention localisation of
+- for heads with class maps (OPRL's SPA weights, CSRA's class attention,
+  the linear head's CAM), the attention localisation of
   ``attention_localization.py`` on ``val``: the mean share of class c's
-  attention inside c's boxes (SPA, and plain softmax over the same
-  saliency), chance (the boxes' area share) and the pointing game.
+  attention inside c's boxes (the head's map, and plain softmax over the
+  same saliency), chance (the boxes' area share) and the pointing game.
+
+The same variants are config files in ``configs/oprl/ablations/``, whose
+evaluators report these measures through ``tools/test.py``;
+``config_benchmark.py`` runs any set of configs over seeds.
 
 Each run writes ``WORK_DIR/<variant>_seed<N>/result.json``; ``--resume``
 keeps the runs that have one, ``--jobs 2`` runs two at a time (on a 2-core
@@ -44,7 +49,6 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import numpy as np
 from mmengine.config import Config, DictAction
@@ -151,6 +155,7 @@ def evaluate(cfg: Config, checkpoint: str, small_side: float = 0.2) -> dict:
 
     from oprl_mm.apis.inferencer import load_model
     from oprl_mm.evaluation.mlc_metric import multilabel_metrics
+    from oprl_mm.models.heads import ClassMapsMixin
 
     model = load_model(cfg, checkpoint, device='cpu')
     result = {}
@@ -169,14 +174,17 @@ def evaluate(cfg: Config, checkpoint: str, small_side: float = 0.2) -> dict:
             result[f'{split}_dependent_AP'] = float(
                 class_ap(scores, target)[dependents].nanmean())
     result['gap'] = result['val']['mAP'] - result['val_shift']['mAP']
-    if hasattr(model.head, 'forward_outputs'):
-        from attention_localization import figures_of, measure
+    if isinstance(model.head, ClassMapsMixin):
+        from attention_localization import (figures_of, measure,
+                                            with_region_meta_keys)
+        from mmpretrain.registry import DATASETS
+        boxed = DATASETS.build(
+            with_region_meta_keys(copy.deepcopy(cfg.val_dataloader.dataset)))
         with torch.no_grad():
-            res = measure(
-                SimpleNamespace(model=model,
-                                num_classes=model.head.num_classes),
-                val_dataset, progress=False)
-        result['localisation'] = figures_of(res)
+            results, images = measure(model, boxed, progress=False)
+        num_classes = len(val_dataset.metainfo['classes'])
+        result['localisation'] = figures_of(results, images,
+                                            num_classes)['figures']
     return result
 
 

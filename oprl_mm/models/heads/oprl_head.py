@@ -12,10 +12,11 @@ from torch import Tensor
 
 from ..layers import (BidirectionalRefinement, GroupWiseLinear,
                       SemanticAssociationGCN, SpatialPurifiedAttention)
+from .class_maps import ClassMapsMixin
 
 
 @MODELS.register_module()
-class OPRLHead(MultiLabelClsHead):
+class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
     """Object-Purified Representation Learning head (paper Sec. 4, Eq. 3-16).
 
     From the (neck-refined) feature map F_bar, B x D x H x W::
@@ -106,6 +107,11 @@ class OPRLHead(MultiLabelClsHead):
         aux_loss (dict): loss of p_aux, on probabilities. Defaults to
             ``ProbAsymmetricLoss`` with the same parameters.
         thr (float): score threshold of ``pred_label``. Defaults to 0.5.
+        keep_class_maps (bool): ``predict()`` also stores each image's S
+            (``class_saliency``) and SPA weights (``class_attention``),
+            C x H x W, in its data sample, for
+            :class:`~oprl_mm.evaluation.AttentionLocalization`. Defaults to
+            False.
         init_cfg (dict, optional): initialisation config. Defaults to None:
             each layer keeps the initialisation it is built with
             ("Initialisation" above).
@@ -142,6 +148,7 @@ class OPRLHead(MultiLabelClsHead):
                      clip=0.0,
                      eps=1e-5),
                  thr: float = 0.5,
+                 keep_class_maps: bool = False,
                  init_cfg: Optional[dict] = None):
         if thr is None:
             raise ValueError('OPRLHead predicts with a score threshold: thr '
@@ -160,6 +167,7 @@ class OPRLHead(MultiLabelClsHead):
         self.aux_loss_weight = aux_loss_weight
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
+        self.keep_class_maps = keep_class_maps
         self.label_dims = label_dims
         dims = label_dims or in_channels  # d, the width of X
 
@@ -237,6 +245,11 @@ class OPRLHead(MultiLabelClsHead):
             p_aux=p_aux,
             saliency=saliency,
             attention=attention.reshape(b, c, h, w))
+
+    def class_maps(self, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
+        """``logits``, ``saliency`` (S) and ``attention`` (SPA weights) of
+        :meth:`forward_outputs`, for ``keep_class_maps``."""
+        return self.forward_outputs(feats)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Return the B x C logits of p_cls."""

@@ -1,0 +1,3 @@
+# configs/oprl/ablations/oprl.py with SAPM but without AMP (A in every layer).
+_base_ = ['./oprl.py']
+model = dict(head=dict(use_average_message=False))

@@ -1,0 +1,3 @@
+# configs/oprl/ablations/oprl.py without BRRM (the identity).
+_base_ = ['./oprl.py']
+model = dict(head=dict(use_brrm=False))

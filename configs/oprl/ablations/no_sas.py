@@ -1,0 +1,3 @@
+# configs/oprl/ablations/oprl.py without SAS (no aux loss on p_aux).
+_base_ = ['./oprl.py']
+model = dict(head=dict(use_aux_loss=False))
