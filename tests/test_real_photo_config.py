@@ -66,6 +66,10 @@ def test_converts_then_trains_with_one_command(tmp_path):
         'train_cfg.max_epochs=1', 'param_scheduler.end=1'
     ], tmp_path)
     assert proc.stdout.count('|    mAP |     CP |') == 1
+    # the measures of the config's evaluator, on the exact masks too
+    for key in ('small/mAP', 'paired/mAP', 'localization/mask_share',
+                'localization/box_pointing'):
+        assert key in proc.stdout, key
     assert f'load backbone. in model from: {ckpt}' in proc.stdout
     (dumped, ) = work.glob('*.py')
     assert "type='CutoutScenes'" in dumped.read_text()

@@ -32,8 +32,13 @@ model = dict(
         norm_cfg=dict(type='BN', eps=1e-3, requires_grad=False),
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    neck=dict(in_channels=1280, feedforward_channels=1280, num_heads=8),
-    head=dict(num_classes={{_base_.num_classes}}, in_channels=1280),
+    neck=dict(in_channels=1280, feedforward_channels=1280),
+    # keep_class_maps: the head leaves S and the SPA weights in its
+    # predictions for AttentionLocalization (training is unchanged)
+    head=dict(
+        num_classes={{_base_.num_classes}},
+        in_channels=1280,
+        keep_class_maps=True),
 )
 
 # 800 scenes, 3 epochs of 50 steps of 16: 150 steps
@@ -41,8 +46,10 @@ train_dataloader = dict(dataset=dict(num_images=800))
 max_epochs = 3
 lr = 3e-4
 optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = dict(eta_max=lr, end=max_epochs)
+param_scheduler = dict(eta_max=lr)  # spans train_cfg.max_epochs
 train_cfg = dict(max_epochs=max_epochs)
+# the learning rate above is for 16 images a step (--auto-scale-lr)
+auto_scale_lr = dict(base_batch_size=16)
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))
 # 150 steps in all: the paper's EMA decay of 0.9997 would barely move from
@@ -57,5 +64,9 @@ custom_hooks = [
         momentum=0.01,
         update_buffers=True,
         priority='ABOVE_NORMAL'),
+    # one warning when the total batch is not the 16 the lr is for
+    dict(type='BatchSizeCheckHook'),
+    # on SIGTERM: finish the iteration, save iter_N.pth, exit 75 (requeue)
+    dict(type='PreemptionHook'),
 ]
 randomness = dict(seed=0, deterministic=False)

@@ -51,21 +51,20 @@ scenes = dict(
 data_preprocessor = dict(
     num_classes=num_classes, mean=[127.0] * 3, std=[128.0] * 3, to_rgb=True)
 
-# BGR mid-grey, the fill of RandAugment's geometric ops
-pad_val = [127, 127, 127]
 train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandAugment',
-        policies='timm_increasing',
-        num_policies=2,
-        total_level=10,
-        magnitude_level=9,
-        magnitude_std=0.5,
-        hparams=dict(pad_val=pad_val)),
+    # the lineage's RandAugment (Query2Label / SADCL: the `randaugment`
+    # package 1.0.2), as the other real-data configs
+    dict(type='LineageRandAugment'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='PackInputs')]
+# the boxes and visible masks reach the data samples, for SmallObjectMAP and
+# AttentionLocalization (mmpretrain's default meta keys plus the regions);
+# the whole image is kept (no crop, no flip), as the localisation assumes
+meta_keys = ('sample_idx', 'img_path', 'ori_shape', 'img_shape',
+             'scale_factor', 'flip', 'flip_direction', 'gt_bboxes',
+             'gt_bboxes_labels', 'gt_masks')
+test_pipeline = [dict(type='PackInputs', meta_keys=meta_keys)]
 
 train_dataloader = dict(
     batch_size=16,
@@ -82,7 +81,19 @@ val_dataloader = dict(
     dataset=dict(
         scenes, split='val', test_mode=True, pipeline=test_pipeline),
 )
-val_evaluator = dict(type='MLCMetric', thr=0.5)
+val_evaluator = [
+    dict(type='MLCMetric', thr=0.5),
+    # images whose every object is at most 0.3 of the side (objects are
+    # 0.15-0.6 of it: about a quarter of them are this small)
+    dict(type='SmallObjectMAP', small_side=0.3),
+    # the paired classes (bird, insect, fruit, vegetable), whose partner is
+    # a shortcut in train and val and absent in val_shift
+    dict(type='ClassSubsetMAP', classes=[0, 1, 2, 3], prefix='paired'),
+    # share of each true class's attention on its exact masks and boxes,
+    # against chance and the plain softmax; pointing game (needs the head's
+    # keep_class_maps=True)
+    dict(type='AttentionLocalization'),
+]
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
