@@ -23,7 +23,9 @@ CONFIGS = sorted(
 def test_config_parses(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['oprl_mm']
-    assert cfg.val_evaluator.type == 'MLCMetric'
+    evaluators = cfg.val_evaluator if isinstance(cfg.val_evaluator, list) \
+        else [cfg.val_evaluator]
+    assert evaluators[0].type == 'MLCMetric'
     head = cfg.model.head
     if head.type == 'OPRLHead':
         assert head.num_classes == cfg.data_preprocessor.num_classes
