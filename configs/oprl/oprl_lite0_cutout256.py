@@ -4,8 +4,6 @@
 # an 8 x 8 last map). Under 20 minutes on a 2-core CPU.
 #   apt-get install --no-install-recommends tuxpaint-stamps-default
 #   pip install -e ".[weights]"
-#   python tools/model_converters/efficientnet_lite_to_mmpretrain.py \
-#       lite0 work_dirs/pretrained/efficientnet-lite0.pth
 #   python tools/train.py configs/oprl/oprl_lite0_cutout256.py
 # Departures from the paper's recipe are listed in docs/fidelity.md
 # ("OPRL-Lite0 on CutoutScenes").
@@ -16,7 +14,13 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-pretrained = 'work_dirs/pretrained/efficientnet-lite0.pth'
+# The ImageNet weights of the installed efficientnet-lite0 wheel, converted
+# in memory when the model is initialised (EfficientNetLite's
+# efficientnet-lite:// scheme); or a file written by
+#   python tools/model_converters/efficientnet_lite_to_mmpretrain.py \
+#       lite0 work_dirs/pretrained/efficientnet-lite0.pth
+# and --cfg-options pretrained=work_dirs/pretrained/efficientnet-lite0.pth
+pretrained = 'efficientnet-lite://lite0'
 model = dict(
     backbone=dict(
         type='EfficientNetLite',
