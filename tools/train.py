@@ -16,8 +16,10 @@ from oprl_mm.engine.hooks import EX_TEMPFAIL, Preempted
 from oprl_mm.engine.resume import resume_config
 from oprl_mm.engine.runner_setup import (check_train_set,
                                          collective_timeout_message,
-                                         enable_auto_scale_lr, load_config,
-                                         setup_launcher, teardown_distributed)
+                                         enable_auto_scale_lr,
+                                         exit_after_collective_timeout,
+                                         load_config, setup_launcher,
+                                         teardown_distributed)
 
 
 def parse_args():
@@ -82,7 +84,7 @@ def main():
         message = collective_timeout_message(err)
         if message is None:
             raise
-        sys.exit(message)
+        exit_after_collective_timeout(message)
     del runner
     teardown_distributed()
     if preempted:

@@ -119,6 +119,21 @@ def collective_timeout_message(err: BaseException) -> Optional[str]:
             f'with --resume. ({text.splitlines()[0]})')
 
 
+def exit_after_collective_timeout(message: str, status: int = 1) -> None:
+    """Print ``message`` and leave the process at once with ``status``.
+
+    After a collective timed out, the process group still holds the failed
+    operation: destroying it at interpreter exit can abort the process
+    (SIGABRT in gloo's C++ teardown) after the message, which turns the exit
+    status into -6 now and then. The streams are flushed and the process
+    leaves without running that teardown.
+    """
+    print(message, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def exit_with_launcher(interval: float = 2.0) -> threading.Thread:
     """Stop this process when the process that launched it dies.
 

@@ -116,7 +116,8 @@ def test_stalled_rank_ends_in_a_message_naming_the_rank(tmp_path):
     script = textwrap.dedent(f'''
         import datetime, os, sys, time
         import torch, torch.distributed as dist
-        from oprl_mm.engine.runner_setup import collective_timeout_message
+        from oprl_mm.engine.runner_setup import (
+            collective_timeout_message, exit_after_collective_timeout)
         dist.init_process_group('gloo',
                                 timeout=datetime.timedelta(seconds=2))
         if dist.get_rank() == 1:
@@ -125,7 +126,9 @@ def test_stalled_rank_ends_in_a_message_naming_the_rank(tmp_path):
         try:
             dist.all_reduce(torch.ones(1))
         except RuntimeError as err:
-            sys.exit(collective_timeout_message(err) or repr(err))
+            # what tools/train.py does with a timed-out collective
+            exit_after_collective_timeout(
+                collective_timeout_message(err) or repr(err))
     ''')
     env = dict(os.environ, MASTER_ADDR='127.0.0.1',
                MASTER_PORT=str(free_port()), WORLD_SIZE='2',
