@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
+
+from .rendered import RenderedMultiLabelDataset
 
 SPLITS = ('train', 'val', 'val_shift')
 DEFAULT_NUM_IMAGES = dict(train=1200, val=300, val_shift=300)
@@ -169,7 +170,7 @@ def split_files(files: Sequence[str], heldout_share: float, seed: str
 
 
 @DATASETS.register_module()
-class CutoutScenes(MultiLabelDataset):
+class CutoutScenes(RenderedMultiLabelDataset):
     """Multi-label scenes of RGBA cut-outs pasted on background photos.
 
     **Sources.** ``cutout_root`` holds ``<category>/**/*.png`` RGBA
@@ -466,22 +467,9 @@ class CutoutScenes(MultiLabelDataset):
             objects=objects)
 
     # ------------------------------------------------------------ access
-    def get_layout(self, idx: int) -> dict:
-        """The data info of a scene without rendering it."""
-        return super().get_data_info(idx)
-
-    def get_data_info(self, idx: int) -> dict:
-        """The data info of a scene, with the rendered ``img``."""
-        info = self.get_layout(idx)
-        img = render_scene(info, self.img_size)
-        info['img'] = img
-        info['img_shape'] = img.shape[:2]
-        info['ori_shape'] = img.shape[:2]
-        return info
-
-    def get_cat_ids(self, idx: int) -> List[int]:
-        """The class indices of a scene (no rendering)."""
-        return self.get_layout(idx)['gt_label']
+    def render(self, layout: dict) -> np.ndarray:
+        """The image of one layout (:func:`render_scene`)."""
+        return render_scene(layout, self.img_size)
 
     def extra_repr(self) -> List[str]:
         """The extra repr information of the dataset."""

@@ -16,8 +16,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
+
+from .rendered import RenderedMultiLabelDataset
 
 # (name, shape, BGR colour). The first ``num_classes`` entries are the classes.
 # Classes 8-11 share their shape with one class and their colour with another,
@@ -208,7 +209,7 @@ def _overlap(box: Sequence[float], other: Sequence[float]) -> float:
 
 
 @DATASETS.register_module()
-class SynthMultiLabel(MultiLabelDataset):
+class SynthMultiLabel(RenderedMultiLabelDataset):
     """A synthetic multi-label benchmark, rendered from a seed.
 
     Each image is a square of ``img_size`` pixels holding 1 to
@@ -512,22 +513,9 @@ class SynthMultiLabel(MultiLabelDataset):
         return dict(shape=shape, color=color, params=params)
 
     # ----------------------------------------------------------- access
-    def get_layout(self, idx: int) -> dict:
-        """The data info of an image without rendering it."""
-        return super().get_data_info(idx)
-
-    def get_data_info(self, idx: int) -> dict:
-        """The data info of an image, with the rendered ``img``."""
-        info = self.get_layout(idx)
-        img = render_layout(info, self.img_size)
-        info['img'] = img
-        info['img_shape'] = img.shape[:2]
-        info['ori_shape'] = img.shape[:2]
-        return info
-
-    def get_cat_ids(self, idx: int) -> List[int]:
-        """The class indices of an image (no rendering)."""
-        return self.get_layout(idx)['gt_label']
+    def render(self, layout: dict) -> np.ndarray:
+        """The image of one layout (:func:`render_layout`)."""
+        return render_layout(layout, self.img_size)
 
     def extra_repr(self) -> List[str]:
         """The extra repr information of the dataset."""
