@@ -2,6 +2,7 @@
 from .coco import CocoMultiLabel
 from .csv_dataset import CsvMultiLabel
 from .cutout_scenes import CutoutScenes
+from .feature_cache import BackboneFeatureCache
 from .loading import (LoadImageFromFileOrSkip, UnreadableImageError,
                       read_image)
 from .nus_wide import NUS_WIDE_CLASSES, NUSWide
@@ -13,6 +14,7 @@ from .vg500 import VG500
 from .verify import verify_dataset
 
 __all__ = [
+    'BackboneFeatureCache',
     'CocoMultiLabel', 'CsvMultiLabel', 'CutoutScenes', 'LoadImageFromFileOrSkip',
     'UnreadableImageError', 'read_image', 'NUSWide', 'NUS_WIDE_CLASSES',
     'OpenImages', 'LineageRandAugment',

@@ -37,9 +37,11 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # the columns, where a run reports them (mmengine metric names)
 DEFAULT_KEYS = ('mAP', 'CF1', 'OF1', 'small/mAP', 'dependents/mAP',
-                'localization/box_share', 'localization/box_share_softmax',
-                'localization/box_chance', 'localization/box_pointing',
-                'localization/mask_share')
+                'paired/mAP', 'localization/box_share',
+                'localization/box_share_softmax', 'localization/box_chance',
+                'localization/box_pointing', 'localization/mask_share',
+                'localization/mask_share_softmax',
+                'localization/mask_chance', 'localization/mask_pointing')
 
 
 def parse_args(argv=None):
@@ -49,8 +51,13 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/config_benchmark')
     parser.add_argument(
         '--test-split', nargs='*', default=[],
-        help='also test the last checkpoint on these splits '
-        '(test_dataloader.dataset.split), e.g. val_shift')
+        help='also test the last checkpoint on these splits (set at '
+        '--split-key), e.g. val_shift')
+    parser.add_argument(
+        '--split-key', default='test_dataloader.dataset.split',
+        help='the config key --test-split sets (default: %(default)s; '
+        'test_dataloader.dataset.dataset.split for a wrapped dataset such '
+        'as BackboneFeatureCache)')
     parser.add_argument(
         '--keys', nargs='+', default=list(DEFAULT_KEYS),
         help='the figures tabulated, where a run has them')
@@ -102,7 +109,7 @@ def run_one(config: str, seed: int, args, threads: int) -> dict:
         out = osp.join(run_dir, f'test_{split}.json')
         _call([osp.join(ROOT, 'tools/test.py'), config, checkpoint,
                '--work-dir', osp.join(run_dir, f'test_{split}'), '--out',
-               out, '--cfg-options', f'test_dataloader.dataset.split={split}'
+               out, '--cfg-options', f'{args.split_key}={split}'
                ] + options, env, osp.join(run_dir, f'test_{split}.log'))
         with open(out) as f:
             result[split] = json.load(f)

@@ -49,6 +49,7 @@ scenes = dict(
 
 # EfficientNet-Lite's input: RGB, (x - 127) / 128.
 data_preprocessor = dict(
+    type='ClsDataPreprocessor',
     num_classes=num_classes, mean=[127.0] * 3, std=[128.0] * 3, to_rgb=True)
 
 train_pipeline = [

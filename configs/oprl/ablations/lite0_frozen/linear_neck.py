@@ -1,0 +1,13 @@
+# Baseline: mmpretrain's MultiLabelLinearClsHead after global average pooling
+# (as LinearCAMHead, which pools and can keep its class activation map), behind
+# the same Encoder_t neck, in place of the OPRL head of ./oprl.py; features,
+# loss (ASL on logits), scenes, schedule and measures unchanged.
+_base_ = ['./oprl.py']
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='LinearCAMHead',
+        num_classes={{_base_.num_classes}},
+        in_channels={{_base_.model.head.in_channels}},
+        loss={{_base_.model.head.loss}},
+        keep_class_maps=True))
