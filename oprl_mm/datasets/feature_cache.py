@@ -9,9 +9,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmcv.transforms import Compose
-from mmengine.dataset import pseudo_collate
-from mmpretrain.registry import DATASETS, MODELS
+from mmengine.dataset import Compose, pseudo_collate
+from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 
 # the cache file's layout; a file of another version is computed again
 CACHE_VERSION = 1
@@ -87,8 +86,9 @@ class BackboneFeatureCache:
         self.dataset = DATASETS.build(dataset)
         self._backbone_cfg = copy.deepcopy(backbone)
         self._preprocessor_cfg = copy.deepcopy(data_preprocessor)
-        self.image_pipeline = Compose(list(image_pipeline))
-        self.pipeline = Compose(list(pipeline))
+        self.image_pipeline = Compose(
+            [TRANSFORMS.build(t) for t in image_pipeline])
+        self.pipeline = Compose([TRANSFORMS.build(t) for t in pipeline])
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.cache_file: Optional[str] = None
