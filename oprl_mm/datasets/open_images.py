@@ -12,7 +12,8 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file, read_text
+from ..renamed import renamed_arguments
+from .utils import check_dir, check_file, filter_empty_gt, read_text
 
 LABEL_COLUMNS = ('ImageID', 'LabelName', 'Confidence')
 # file names of the official release, by version and split
@@ -314,8 +315,9 @@ class OpenImages(MultiLabelDataset):
             Defaults to True.
         data_prefix (str | dict, optional): image folder relative to
             ``data_root``. Defaults to the split name.
-        filter_empty (bool): drop images without a verified positive.
-            Defaults to True.
+        filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
+            images without a verified positive. Defaults to None: they are
+            dropped (``filter_empty_gt=True``).
         missing_images (str): what to do with a labelled image that is not
             in the image folder (checked with one listing of the folder):
             ``'error'`` (default) stops naming the labels file, the row and
@@ -326,6 +328,8 @@ class OpenImages(MultiLabelDataset):
             (``pipeline``, ``test_mode``, ``indices`` ...).
     """
 
+    @renamed_arguments(
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)')
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -335,7 +339,7 @@ class OpenImages(MultiLabelDataset):
                  trainable_file: Optional[str] = None,
                  use_trainable: bool = True,
                  data_prefix: Union[str, dict, None] = None,
-                 filter_empty: bool = True,
+                 filter_cfg: Optional[dict] = None,
                  missing_images: str = 'error',
                  image_ext: str = '.jpg',
                  metainfo: Optional[dict] = None,
@@ -349,7 +353,7 @@ class OpenImages(MultiLabelDataset):
             raise ValueError(f'missing_images must be one of '
                              f'{MISSING_IMAGES}, got {missing_images!r}')
         self.split = split
-        self.filter_empty = filter_empty
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'OpenImages')
         self.missing_images = missing_images
         self.image_ext = image_ext
         self.label_file = osp.join(data_root, label_file
@@ -373,6 +377,7 @@ class OpenImages(MultiLabelDataset):
             data_root=data_root,
             data_prefix=split if data_prefix is None else data_prefix,
             metainfo={'classes': classes, **(metainfo or {})},
+            filter_cfg=filter_cfg,
             **kwargs)
 
     # ----------------------------------------------------------- indexing
@@ -390,7 +395,7 @@ class OpenImages(MultiLabelDataset):
         self.offsets, self.classes = labels.offsets, labels.classes
         self.values = labels.values
         keep = np.ones(len(self.image_ids), dtype=bool)
-        if self.filter_empty:
+        if self.filter_empty_gt:
             image, _ = self._positive_pairs()
             keep &= np.bincount(image, minlength=len(keep)) > 0
         if self.missing_images != 'ignore':

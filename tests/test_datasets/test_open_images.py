@@ -52,7 +52,7 @@ def test_labels_and_classes(tmp_path, crlf):
     ds = DATASETS.build(dict(type='OpenImages', data_root=str(tmp_path)))
     assert ds.metainfo['classes'] == ('Apple', 'Bat, animal', 'Cat')
     assert ds.label_names == ['/m/a', '/m/b', '/m/c']
-    # 0003 has no verified positive: dropped by filter_empty
+    # 0003 has no verified positive: dropped by filter_empty_gt
     assert len(ds) == 3 and ds.num_dropped_rows == 1
     infos = [ds.get_data_info(i) for i in range(3)]
     assert [osp.basename(i['img_path']) for i in infos] == [
@@ -66,7 +66,8 @@ def test_labels_and_classes(tmp_path, crlf):
 
 def test_keep_empty_indices_and_subset(tmp_path):
     write_root(str(tmp_path))
-    ds = OpenImages(str(tmp_path), filter_empty=False, indices=[2, 0])
+    ds = OpenImages(
+        str(tmp_path), filter_cfg=dict(filter_empty_gt=False), indices=[2, 0])
     assert [ds.get_data_info(i)['gt_label_negative'] for i in range(2)] == [
         [0], [0]]
     sub = ds.get_subset([1])
@@ -177,7 +178,7 @@ def test_metric_ignores_unknown_labels(tmp_path):
     """Only verified labels are scored: a wrong score on an unknown class
     changes nothing."""
     write_root(str(tmp_path))
-    ds = OpenImages(str(tmp_path), filter_empty=False)
+    ds = OpenImages(str(tmp_path), filter_cfg=dict(filter_empty_gt=False))
     infos = [ds.get_data_info(i) for i in range(len(ds))]
 
     def run(scores):

@@ -38,7 +38,7 @@ val_dataloader = dict(
         split='validation',
         version='v6',
         # an image with verified negatives only still scores them
-        filter_empty=False,
+        filter_cfg=dict(filter_empty_gt=False),
         missing_images='error',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
