@@ -10,8 +10,8 @@ several seeds, then scores the final (EMA) weights of each run::
 Variants: ``oprl`` (the head as configured); the single ablations
 ``no_spa`` (tau = 0), ``no_sas`` (no aux loss), ``no_sapm`` (no GCN),
 ``no_amp`` (SAPM without the average message) and ``no_brrm``;
-``linear_cost`` (label_dims 128, cooccurrence_topk 8, brrm_c_hidden_dims
-32; not run by default); mmpretrain's ``csra`` (``CSRAClsHead``) and
+``linear_cost`` (embed_dims 128, cooccurrences_per_class 8,
+brrm_c_hidden_dims 32; not run by default); mmpretrain's ``csra`` (``CSRAClsHead``) and
 ``linear`` (``MultiLabelLinearClsHead`` after pooling) on the bare backbone,
 and ``csra_neck`` / ``linear_neck`` behind the same Encoder_t neck. Every
 variant keeps the backbone and the loss (ASL).
@@ -67,11 +67,9 @@ HEAD_SWITCHES = dict(
     no_amp=dict(use_average_message=False),
     no_brrm=dict(use_brrm=False),
     # the linear-cost options of docs/large_vocabulary.md, sized for the
-    # ResNet-18's D = 512 (with a smaller D, label_dims 128 reduces less)
+    # ResNet-18's D = 512 (with a smaller D, embed_dims 128 reduces less)
     linear_cost=dict(
-        label_dims=128, cooccurrence_topk=8, brrm_c_hidden_dims=32))
-# older name of no_sas
-HEAD_SWITCHES['no_aux'] = HEAD_SWITCHES['no_sas']
+        embed_dims=128, cooccurrences_per_class=8, brrm_c_hidden_dims=32))
 
 
 def variant_cfg(cfg: Config, variant: str) -> Config:
