@@ -11,8 +11,8 @@ Variants: ``oprl`` (the head as configured); the single ablations
 ``no_spa`` (tau = 0), ``no_sas`` (no aux loss), ``no_sapm`` (no GCN),
 ``no_amp`` (SAPM without the average message) and ``no_brrm``;
 ``linear_cost`` (embed_dims 128, cooccurrences_per_class 8,
-brrm_c_hidden_dims 32; not run by default); mmpretrain's ``csra`` (``CSRAClsHead``) and
-``linear`` (``MultiLabelLinearClsHead`` after pooling) on the bare backbone,
+brrm_c_hidden_dims 32; not run by default); mmpretrain's ``csra``
+(``CSRAClsHead``) and ``linear`` (``MultiLabelLinearClsHead`` after pooling) on the bare backbone,
 and ``csra_neck`` / ``linear_neck`` behind the same Encoder_t neck. Every
 variant keeps the backbone and the loss (ASL).
 
