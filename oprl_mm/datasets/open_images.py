@@ -29,7 +29,6 @@ LABEL_FILES = dict(
 CLASS_FILES = dict(
     v6=('oidv6-class-descriptions.csv', 'oidv6-classes-trainable.txt'),
     v7=('oidv7-class-descriptions.csv', 'oidv7-classes-trainable.txt'))
-MISSING_IMAGES = ('error', 'skip', 'ignore')
 # bytes per chunk of the label file parsed at once
 CHUNK_BYTES = 1 << 24
 
@@ -318,18 +317,22 @@ class OpenImages(MultiLabelDataset):
         filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
             images without a verified positive. Defaults to None: they are
             dropped (``filter_empty_gt=True``).
-        missing_images (str): what to do with a labelled image that is not
-            in the image folder (checked with one listing of the folder):
-            ``'error'`` (default) stops naming the labels file, the row and
-            the image; ``'skip'`` drops such images with a warning naming
-            the first of them; ``'ignore'`` does not look.
+        skip_unreadable (bool): what to do with a labelled image that is
+            not in the image folder (checked with one listing of the
+            folder): True drops such images with a warning naming the first
+            of them. Defaults to False: loading stops naming the labels
+            file, the row and the image.
+        check_images (bool): list the image folder to find such images.
+            Defaults to True; False does not look.
         image_ext (str): image file extension. Defaults to ``'.jpg'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices`` ...).
     """
 
     @renamed_arguments(
-        filter_empty='filter_cfg=dict(filter_empty_gt=...)')
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)',
+        missing_images="skip_unreadable=True for 'skip', "
+        "skip_unreadable=False for 'error', check_images=False for 'ignore'")
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -340,7 +343,8 @@ class OpenImages(MultiLabelDataset):
                  use_trainable: bool = True,
                  data_prefix: Union[str, dict, None] = None,
                  filter_cfg: Optional[dict] = None,
-                 missing_images: str = 'error',
+                 skip_unreadable: bool = False,
+                 check_images: bool = True,
                  image_ext: str = '.jpg',
                  metainfo: Optional[dict] = None,
                  **kwargs):
@@ -349,12 +353,10 @@ class OpenImages(MultiLabelDataset):
         if split not in LABEL_FILES[version]:
             raise ValueError('split must be one of '
                              f'{tuple(LABEL_FILES[version])}, got {split!r}')
-        if missing_images not in MISSING_IMAGES:
-            raise ValueError(f'missing_images must be one of '
-                             f'{MISSING_IMAGES}, got {missing_images!r}')
         self.split = split
         self.filter_empty_gt = filter_empty_gt(filter_cfg, 'OpenImages')
-        self.missing_images = missing_images
+        self.skip_unreadable = skip_unreadable
+        self.check_images = check_images
         self.image_ext = image_ext
         self.label_file = osp.join(data_root, label_file
                                    or LABEL_FILES[version][split])
@@ -398,7 +400,7 @@ class OpenImages(MultiLabelDataset):
         if self.filter_empty_gt:
             image, _ = self._positive_pairs()
             keep &= np.bincount(image, minlength=len(keep)) > 0
-        if self.missing_images != 'ignore':
+        if self.check_images:
             keep &= self._present(keep)
         self._select(np.flatnonzero(keep))
         if self._indices is not None:
@@ -423,9 +425,9 @@ class OpenImages(MultiLabelDataset):
                    f'{self.image_ids[first].decode()}{self.image_ext} (row '
                    f'{int(self.first_rows[first])} of '
                    f'{osp.abspath(self.label_file)})')
-            if self.missing_images == 'error':
+            if not self.skip_unreadable:
                 raise FileNotFoundError(
-                    msg + "; pass missing_images='skip' to train on the "
+                    msg + '; pass skip_unreadable=True to train on the '
                     'images you have (see docs/datasets.md)')
             warnings.warn(msg + '; they are skipped')
         return present

@@ -129,16 +129,20 @@ def test_bad_row_and_header(tmp_path):
         OpenImages(str(tmp_path))
 
 
-def test_missing_image_error_skip_ignore(tmp_path):
+def test_missing_image_error_skip_unchecked(tmp_path):
     path = write_root(str(tmp_path), images=('0001', '0004'))
     with pytest.raises(FileNotFoundError) as err:
         OpenImages(str(tmp_path))
     msg = str(err.value)
     assert '0002.jpg' in msg and f'row 5 of {osp.abspath(path)}' in msg
+    assert 'pass skip_unreadable=True' in msg
     with pytest.warns(UserWarning, match='0002.jpg'):
-        ds = OpenImages(str(tmp_path), missing_images='skip')
+        ds = OpenImages(str(tmp_path), skip_unreadable=True)
     assert len(ds) == 2
-    assert len(OpenImages(str(tmp_path), missing_images='ignore')) == 3
+    assert len(OpenImages(str(tmp_path), check_images=False)) == 3
+    with pytest.raises(TypeError, match="`missing_images` was renamed; pass "
+                       "skip_unreadable=True for 'skip'"):
+        OpenImages(str(tmp_path), missing_images='skip')
 
 
 def test_missing_files(tmp_path):
