@@ -103,7 +103,7 @@ def test_layouts_read_the_same_labels(tmp_path, writer, layout):
         NUSWide(data_root=str(tmp_path), split='train', filter_empty=False)
 
 
-def test_official_paths_normalised(tmp_path):
+def test_official_paths_normalized(tmp_path):
     write_official(tmp_path)
     ds = NUSWide(data_root=str(tmp_path), split='train', layout='official')
     path = ds.get_data_info(0)['img_path']

@@ -227,7 +227,7 @@ def test_openimages_config_neck_head_under_half_the_backbone():
     assert analyzer.total() <= 0.5 * 31.33e9
 
 
-def test_initialisation_is_the_lineage_counterparts():
+def test_initialization_is_the_lineage_counterparts():
     # init_weights() is what the Runner calls; D = 64 channels
     torch.manual_seed(0)
     dims = 64
