@@ -13,8 +13,9 @@ Variants: ``oprl`` (the head as configured); the single ablations
 ``linear_cost`` (embed_dims 128, cooccurrences_per_class 8,
 brrm_c_hidden_dims 32; not run by default); mmpretrain's ``csra``
 (``CSRAClsHead``) and ``linear`` (``MultiLabelLinearClsHead`` after
-pooling) on the bare backbone, and ``csra_neck`` / ``linear_neck`` behind the same Encoder_t neck. Every
-variant keeps the backbone and the loss (ASL).
+pooling) on the bare backbone, and ``csra_neck`` / ``linear_neck`` behind
+the same Encoder_t neck. Every variant keeps the backbone and the loss
+(ASL).
 
 Per run (all in percent):
 
