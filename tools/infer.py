@@ -12,11 +12,12 @@ order (their image files only, not recursively), in ``--num-workers``
 background workers while the model runs. An image that fails (empty,
 truncated, not an image, over ``--max-pixels``, out of memory while decoding,
 an error in the test pipeline) is skipped with a warning and listed under
-``failed`` in ``--out``; ``--strict`` stops at the first one instead, with
-exit status 1.
+``failed`` in ``--out``; ``--no-skip-unreadable`` stops at the first one
+instead, with exit status 1.
 
 ``--out`` is checked (a writable file, not a folder) before the model is
-built. If the run stops on an error (``--strict``, a failing batch, Ctrl-C),
+built. If the run stops on an error (``--no-skip-unreadable``, a failing batch,
+Ctrl-C),
 the results of the images done so far are written to ``--out`` with the
 error under ``stopped``, and the exit status is 1.
 """
@@ -31,6 +32,11 @@ from oprl_mm.datasets.loading import MAX_PIXELS
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
+# flags that were renamed: each fails naming its replacement
+RENAMED_FLAGS = {
+    '--strict': '--no-skip-unreadable',
+    '--topk': '--shown-labels'
+}
 
 
 def parse_args():
@@ -46,10 +52,11 @@ def parse_args():
         default=2,
         help='background workers that decode images (default 2)')
     parser.add_argument(
-        '--strict',
-        action='store_true',
-        help='stop at the first unreadable image (exit status 1) instead '
-        'of skipping it')
+        '--skip-unreadable',
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='skip an unreadable image, listing it under failed (default); '
+        '--no-skip-unreadable stops at the first one (exit status 1)')
     parser.add_argument(
         '--max-pixels',
         type=int,
@@ -57,11 +64,17 @@ def parse_args():
         help='refuse images of more pixels before decoding them, listing '
         'them under failed (default 100000000; 0 for no limit)')
     parser.add_argument(
-        '--topk',
+        '--shown-labels',
         type=int,
         default=5,
         help='labels shown per image in the printed table (all are saved)')
-    return parser.parse_args()
+    for old in RENAMED_FLAGS:
+        parser.add_argument(old, nargs='?', const='', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    for old, new in RENAMED_FLAGS.items():
+        if getattr(args, old[2:]) is not None:
+            parser.error(f'{old} was renamed; use {new}')
+    return args
 
 
 def collect_images(paths):
@@ -94,7 +107,7 @@ def run(inferencer, images, args, console, results):
             images,
             batch_size=args.batch_size,
             num_workers=args.num_workers,
-            strict=args.strict,
+            skip_unreadable=args.skip_unreadable,
             progress=lambda n: progress.advance(task, n),
             on_results=results.extend)
 
@@ -109,7 +122,7 @@ def print_table(results, failed, args, console):
     for result in results:
         scores = result['pred_scores']
         shown = [f'{name} ({scores[i]:.3f})' for name, i in zip(
-            result['pred_classes'], result['pred_labels'])][:args.topk]
+            result['pred_classes'], result['pred_labels'])][:args.shown_labels]
         more = len(result['pred_labels']) - len(shown)
         text = ', '.join(shown) + (f', +{more} more' if more > 0 else '')
         table.add_row(result['image'], text or '-')
@@ -162,7 +175,7 @@ def main():
             print(f'stopped after {len(results)} images; their results are '
                   f'in {args.out}', file=sys.stderr)
         if isinstance(e, (UnreadableImageError, FileNotFoundError)):
-            sys.exit(f'error: {e} (--strict)')
+            sys.exit(f'error: {e} (--no-skip-unreadable)')
         raise
     failed = inferencer.failed
     print_table(results, failed, args, console)

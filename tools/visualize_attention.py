@@ -39,9 +39,9 @@ def overlay(image_rgb, heat, alpha=0.55):
     """Blend a [0, 1] heat map (jet) onto an RGB uint8 image."""
     import cv2
     import numpy as np
-    colour = cv2.applyColorMap((heat * 255).astype(np.uint8),
-                               cv2.COLORMAP_JET)[..., ::-1]
-    return (image_rgb * (1 - alpha) + colour * alpha).astype(np.uint8)
+    color = cv2.applyColorMap((heat * 255).astype(np.uint8),
+                              cv2.COLORMAP_JET)[..., ::-1]
+    return (image_rgb * (1 - alpha) + color * alpha).astype(np.uint8)
 
 
 def head_outputs(inferencer, image):

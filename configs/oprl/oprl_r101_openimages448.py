@@ -18,9 +18,9 @@ model = dict(
         num_classes={{_base_.num_classes}},
         # d: Ctransform maps 2048 -> 256, so SPA pools a 256-dim F_hat and
         # SAPM, BRRM and the classifier work at 256
-        label_dims=256,
+        embed_dims=256,
         # k: each class's 16 strongest co-occurrences in SAPM's A message;
         # AMP's average message as a mean
-        cooccurrence_topk=16,
-        # r: BRRM's category MLPs 9,605 -> 64 -> 9,605
+        cooccurrences_per_class=16,
+        # h: BRRM's category (c-dim) MLPs 9,605 -> 64 -> 9,605
         brrm_c_hidden_dims=64))

@@ -6,7 +6,7 @@
 #   python tools/train.py configs/oprl/oprl_r18_synth100.py
 # The linear-cost head on it:
 #   python tools/train.py configs/oprl/oprl_r18_synth100.py --cfg-options \
-#       model.head.label_dims=128 model.head.cooccurrence_topk=8 \
+#       model.head.embed_dims=128 model.head.cooccurrences_per_class=8 \
 #       model.head.brrm_c_hidden_dims=32
 _base_ = ['./oprl_r18_synth.py']
 

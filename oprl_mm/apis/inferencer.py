@@ -32,6 +32,7 @@ from ..datasets.loading import (MAX_PIXELS, MISSING_REASON,
                                 UnreadableImageError, read_image)
 from ..engine.runner_setup import load_config
 from ..engine.strict_load import load_checkpoint_strict
+from ..renamed import renamed_arguments
 
 ImageType = Union[str, np.ndarray]
 ThrType = Union[float, int, str, Sequence[float]]
@@ -249,7 +250,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         cfg_options (dict, optional): overrides merged into the config.
         max_pixels (int, optional): image files of more pixels are refused
             before decoding, as unreadable ones are (listed in ``failed``
-            with ``strict=False``). Defaults to ``MAX_PIXELS`` (100
+            with ``skip_unreadable=True``). Defaults to ``MAX_PIXELS`` (100
             megapixels); None lifts the limit.
     """
 
@@ -323,7 +324,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         _, data, reason = _Inputs([image], self.pipeline,
                                   self.max_pixels)[0]
         if reason is not None:
-            self._unreadable(image, reason, strict=True)
+            self._unreadable(image, reason, skip=False)
         return data
 
     def preprocess(self, inputs: list, batch_size: int = 1,
@@ -365,20 +366,22 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             sample.set_pred_label(self.labels(sample.pred_score))
         return samples
 
-    def _unreadable(self, image: str, reason: str, strict: bool) -> None:
-        if strict and reason == MISSING_REASON:
+    def _unreadable(self, image: str, reason: str, skip: bool) -> None:
+        if not skip and reason == MISSING_REASON:
             raise FileNotFoundError(f'image {image!r} does not exist')
-        if strict:
+        if not skip:
             raise UnreadableImageError(image, reason)
         if not any(f['image'] == image for f in self.failed):
             warnings.warn(f'skipped unreadable image {image}: {reason}')
         self.failed.append(dict(image=image, reason=reason))
 
+    @renamed_arguments(
+        strict='skip_unreadable (strict=False is skip_unreadable=True)')
     def __call__(self,
                  inputs,
                  batch_size: int = 1,
                  num_workers: int = 2,
-                 strict: bool = True,
+                 skip_unreadable: bool = False,
                  progress: Optional[Callable[[int], None]] = None,
                  return_datasamples: bool = False,
                  on_results: Optional[Callable[[list], None]] = None,
@@ -391,9 +394,9 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             batch_size (int): images per forward pass. Defaults to 1.
             num_workers (int): DataLoader workers that read and transform
                 the images while the model runs. Defaults to 2.
-            strict (bool): an unreadable image raises (naming it), as in
-                mmpretrain's inferencer. False skips it with a warning and
-                lists it in ``self.failed``. Defaults to True.
+            skip_unreadable (bool): skip an unreadable image with a warning
+                and list it in ``self.failed``. Defaults to False: it raises
+                (naming it), as in mmpretrain's inferencer.
             progress (callable, optional): called with the number of images
                 of each finished batch (e.g. a progress bar's update).
             return_datasamples (bool): return the ``DataSample`` of each
@@ -409,9 +412,10 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             single image): ``image`` (the path, or the position of an array
             input), ``pred_scores`` (the C scores), ``pred_labels`` and
             ``pred_classes`` (every class whose score is >= its threshold,
-            best first). Images that fail (``strict=False``: unreadable,
-            over ``max_pixels``, out of memory, a pipeline error) are left
-            out and listed in ``self.failed`` as ``{'image', 'reason'}``.
+            best first). Images that fail (``skip_unreadable=True``:
+            unreadable, over ``max_pixels``, out of memory, a pipeline
+            error) are left out and listed in ``self.failed`` as
+            ``{'image', 'reason'}``.
         """
         _, _, visualize_kwargs, _ = self._dispatch_kwargs(**kwargs)
         images = self._inputs_to_list(inputs)
@@ -420,7 +424,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         for indices, data, failures in self.preprocess(
                 images, batch_size, num_workers):
             for i, reason in failures:
-                self._unreadable(images[i], reason, strict)
+                self._unreadable(images[i], reason, skip_unreadable)
             if data is not None:
                 batch = self.forward(data)
                 preds.extend(batch)

@@ -3,13 +3,14 @@ import gc
 import os.path as osp
 from contextlib import contextmanager
 from itertools import chain
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file, read_json
+from ..renamed import renamed_arguments
+from .utils import check_dir, check_file, filter_empty_gt, read_json
 
 
 @contextmanager
@@ -157,11 +158,12 @@ class CocoMultiLabel(MultiLabelDataset):
     filter. Other codebases skip crowd regions and so lose a label on the
     rare images whose only instance of a class is a crowd region.
 
-    Images without any annotation are dropped when ``filter_empty=True``
-    (the default): COCO 2014 then has 82,081 train and 40,137 val images,
-    the counts behind most published results (ML-GCN reports them; the ASL
-    code keeps only images in pycocotools' ``imgToAnns``).
-    ``filter_empty=False`` keeps them with an empty label set: 82,783 /
+    Images without any annotation are dropped when
+    ``filter_cfg=dict(filter_empty_gt=True)`` (the default): COCO 2014 then
+    has 82,081 train and 40,137 val images, the counts behind most
+    published results (ML-GCN reports them; the ASL code keeps only images
+    in pycocotools' ``imgToAnns``).
+    ``filter_empty_gt=False`` keeps them with an empty label set: 82,783 /
     40,504 images, the counts Query2Label evaluates on. Kept images without
     labels are negatives for every class, so they change AP and precision.
 
@@ -186,7 +188,9 @@ class CocoMultiLabel(MultiLabelDataset):
         data_root (str): The dataset root. Defaults to ''.
         data_prefix (str | dict): The image folder, relative to
             ``data_root``, or ``dict(img_path=...)``. Defaults to ''.
-        filter_empty (bool): Drop images without labels. Defaults to True.
+        filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
+            images without labels. Defaults to None: they are dropped
+            (``filter_empty_gt=True``).
         with_masks (bool): Keep the instance masks as ``gt_masks``. Needs
             pycocotools. Defaults to False.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
@@ -194,7 +198,7 @@ class CocoMultiLabel(MultiLabelDataset):
             ``lazy_init`` ...), among them the class selection:
             ``metainfo=dict(classes=[...])`` selects and orders classes by
             name: every name must be a category of the file; annotations of
-            other categories are ignored (then ``filter_empty`` drops images
+            other categories are ignored (then ``filter_empty_gt`` drops images
             left without labels). ``classes`` gives the same selection as a
             list or a file with one name a line (mmpretrain's ``classes``
             argument). Without either, every category of the file is a
@@ -210,17 +214,23 @@ class CocoMultiLabel(MultiLabelDataset):
         (40137, 80)
     """
 
+    @renamed_arguments(
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)')
     def __init__(self,
                  ann_file: str,
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
-                 filter_empty: bool = True,
+                 filter_cfg: Optional[dict] = None,
                  with_masks: bool = False,
                  **kwargs):
-        self.filter_empty = filter_empty
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'CocoMultiLabel')
         self.with_masks = with_masks
         super().__init__(
-            ann_file, data_root=data_root, data_prefix=data_prefix, **kwargs)
+            ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            filter_cfg=filter_cfg,
+            **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read the file and build one data info per image."""
@@ -270,7 +280,7 @@ class CocoMultiLabel(MultiLabelDataset):
         for i, im in enumerate(images):
             b0, b1 = box_split[i], box_split[i + 1]
             # an image has labels exactly when it has boxes
-            if self.filter_empty and b0 == b1:
+            if self.filter_empty_gt and b0 == b1:
                 continue
             info = next(kept)
             info['gt_masks'] = [
@@ -398,14 +408,14 @@ class CocoMultiLabel(MultiLabelDataset):
     def _data_infos(self, images: List[dict], lab_split: np.ndarray,
                     lab_cls: list, box_split: np.ndarray, boxes: np.ndarray,
                     box_cls: np.ndarray) -> List[dict]:
-        """One data info per image, in file order; ``filter_empty`` drops
+        """One data info per image, in file order; ``filter_empty_gt`` drops
         images without labels."""
         prefix = self.img_prefix
         join = osp.join
         data_list = []
         for i, im in enumerate(images):
             l0, l1 = lab_split[i], lab_split[i + 1]
-            if self.filter_empty and l0 == l1:
+            if self.filter_empty_gt and l0 == l1:
                 continue
             b0, b1 = box_split[i], box_split[i + 1]
             data_list.append(
@@ -418,7 +428,7 @@ class CocoMultiLabel(MultiLabelDataset):
 
     def extra_repr(self) -> List[str]:
         body = super().extra_repr()
-        body.append(f'Drop images without labels: \t{self.filter_empty}')
+        body.append(f'Drop images without labels: \t{self.filter_empty_gt}')
         return body
 
 

@@ -7,7 +7,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_unique_names, read_text
+from ..renamed import renamed_arguments
+from .utils import (check_dir, check_unique_names, filter_empty_gt,
+                    read_text)
 
 CUSTOM_DOC = 'docs/custom_dataset.md'
 
@@ -53,19 +55,23 @@ class CsvMultiLabel(MultiLabelDataset):
             ``labels`` column. Defaults to ``'|'``.
         classes (str | Sequence[str], optional): Class names or a file of
             them. Defaults to None (collected as described above).
-        allow_empty (bool): Accept rows with an empty ``labels`` cell (images
-            with none of the classes). Defaults to False: an empty cell is
-            reported as an error, since it is most often a mistake.
+        filter_cfg (dict, optional): What to do with a row whose ``labels``
+            cell is empty (an image with none of the classes):
+            ``dict(filter_empty_gt=False)`` keeps it, ``True`` drops it.
+            Defaults to None: such a row is reported as an error, since it
+            is most often a mistake.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`.
     """
 
+    @renamed_arguments(
+        allow_empty='filter_cfg=dict(filter_empty_gt=False)')
     def __init__(self,
                  ann_file: str,
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
                  sep: str = '|',
                  classes: Union[str, Sequence[str], None] = None,
-                 allow_empty: bool = False,
+                 filter_cfg: Optional[dict] = None,
                  metainfo: Optional[dict] = None,
                  **kwargs):
         if not isinstance(sep, str) or len(sep) != 1 or sep in ',"\n':
@@ -73,13 +79,15 @@ class CsvMultiLabel(MultiLabelDataset):
                 'sep must be one character other than a comma, a quote or '
                 f'a newline, got {sep!r}')
         self.sep = sep
-        self.allow_empty = allow_empty
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'CsvMultiLabel',
+                                               default=None)
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
             data_prefix=data_prefix,
             metainfo=metainfo,
             classes=classes,
+            filter_cfg=filter_cfg,
             **kwargs)
 
     def _error(self, row_no: int, msg: str) -> ValueError:
@@ -94,6 +102,8 @@ class CsvMultiLabel(MultiLabelDataset):
         index = {n: i for i, n in enumerate(classes)}
         data_list = []
         for row_no, img, names in rows:
+            if not names and self.filter_empty_gt:
+                continue
             unknown = [n for n in names if n not in index]
             if unknown:
                 raise self._error(
@@ -147,10 +157,11 @@ class CsvMultiLabel(MultiLabelDataset):
             raise self._error(row_no, 'the image cell is empty')
         names = [n.strip() for n in labels.split(self.sep)]
         names = [n for n in names if n]
-        if not names and not self.allow_empty:
+        if not names and self.filter_empty_gt is None:
             raise self._error(
-                row_no, f'the labels cell of image {img!r} is empty; '
-                'pass allow_empty=True to keep images without labels')
+                row_no, f'the labels cell of image {img!r} is empty; pass '
+                'filter_cfg=dict(filter_empty_gt=False) to keep images '
+                'without labels, or filter_empty_gt=True to drop them')
         return img, names
 
     def _class_list(self, rows: List[Tuple[int, str, List[str]]]) -> list:

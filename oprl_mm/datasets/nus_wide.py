@@ -9,7 +9,9 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import DATA_DOC, check_dir, read_text, read_text_lines
+from ..renamed import renamed_arguments
+from .utils import (DATA_DOC, check_dir, filter_empty_gt, read_text,
+                    read_text_lines)
 
 # The 81 concepts in the order of the official ConceptsList/Concepts81.txt.
 NUS_WIDE_CLASSES: Tuple[str, ...] = (
@@ -123,8 +125,9 @@ class NUSWide(MultiLabelDataset):
         split (str): ``'train'`` or ``'test'``.
         layout (str, optional): ``'official'``, ``'q2l'`` or ``'asl'``;
             None detects it from the files present. Defaults to None.
-        filter_empty (bool): Drop images with none of the 81 concepts.
-            Defaults to True.
+        filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
+            images with none of the 81 concepts. Defaults to None: they are
+            dropped (``filter_empty_gt=True``).
         data_prefix (str | dict, optional): Image folder relative to
             ``data_root``; None means ``'Flickr'`` for the official and q2l
             layouts and ``''`` for the csv. Defaults to None.
@@ -133,11 +136,13 @@ class NUSWide(MultiLabelDataset):
 
     METAINFO = {'classes': NUS_WIDE_CLASSES}
 
+    @renamed_arguments(
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)')
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
                  layout: Optional[str] = None,
-                 filter_empty: bool = True,
+                 filter_cfg: Optional[dict] = None,
                  data_prefix: Union[str, dict, None] = None,
                  **kwargs):
         _check_split(split)
@@ -150,13 +155,14 @@ class NUSWide(MultiLabelDataset):
                              'CSV or COCO-format dataset for other classes')
         self.split = split
         self.layout = layout or self.detect_layout(data_root, split)
-        self.filter_empty = filter_empty
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'NUSWide')
         if data_prefix is None:
             data_prefix = _DEFAULT_PREFIX[self.layout]
         super().__init__(
             ann_file='',
             data_root=data_root,
             data_prefix=data_prefix,
+            filter_cfg=filter_cfg,
             **kwargs)
 
     @staticmethod
@@ -220,7 +226,7 @@ class NUSWide(MultiLabelDataset):
         return [
             dict(img_path=osp.join(self.img_prefix, path), gt_label=labels)
             for path, labels in read()
-            if labels or not self.filter_empty
+            if labels or not self.filter_empty_gt
         ]
 
     def _path(self, role: str, concept: str = '<concept>') -> str:

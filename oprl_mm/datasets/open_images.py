@@ -12,7 +12,8 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .utils import check_dir, check_file, read_text
+from ..renamed import renamed_arguments
+from .utils import check_dir, check_file, filter_empty_gt, read_text
 
 LABEL_COLUMNS = ('ImageID', 'LabelName', 'Confidence')
 # file names of the official release, by version and split
@@ -28,7 +29,6 @@ LABEL_FILES = dict(
 CLASS_FILES = dict(
     v6=('oidv6-class-descriptions.csv', 'oidv6-classes-trainable.txt'),
     v7=('oidv7-class-descriptions.csv', 'oidv7-classes-trainable.txt'))
-MISSING_IMAGES = ('error', 'skip', 'ignore')
 # bytes per chunk of the label file parsed at once
 CHUNK_BYTES = 1 << 24
 
@@ -314,18 +314,25 @@ class OpenImages(MultiLabelDataset):
             Defaults to True.
         data_prefix (str | dict, optional): image folder relative to
             ``data_root``. Defaults to the split name.
-        filter_empty (bool): drop images without a verified positive.
-            Defaults to True.
-        missing_images (str): what to do with a labelled image that is not
-            in the image folder (checked with one listing of the folder):
-            ``'error'`` (default) stops naming the labels file, the row and
-            the image; ``'skip'`` drops such images with a warning naming
-            the first of them; ``'ignore'`` does not look.
+        filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
+            images without a verified positive. Defaults to None: they are
+            dropped (``filter_empty_gt=True``).
+        skip_unreadable (bool): what to do with a labelled image that is
+            not in the image folder (checked with one listing of the
+            folder): True drops such images with a warning naming the first
+            of them. Defaults to False: loading stops naming the labels
+            file, the row and the image.
+        check_images (bool): list the image folder to find such images.
+            Defaults to True; False does not look.
         image_ext (str): image file extension. Defaults to ``'.jpg'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices`` ...).
     """
 
+    @renamed_arguments(
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)',
+        missing_images="skip_unreadable=True for 'skip', "
+        "skip_unreadable=False for 'error', check_images=False for 'ignore'")
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -335,8 +342,9 @@ class OpenImages(MultiLabelDataset):
                  trainable_file: Optional[str] = None,
                  use_trainable: bool = True,
                  data_prefix: Union[str, dict, None] = None,
-                 filter_empty: bool = True,
-                 missing_images: str = 'error',
+                 filter_cfg: Optional[dict] = None,
+                 skip_unreadable: bool = False,
+                 check_images: bool = True,
                  image_ext: str = '.jpg',
                  metainfo: Optional[dict] = None,
                  **kwargs):
@@ -345,12 +353,10 @@ class OpenImages(MultiLabelDataset):
         if split not in LABEL_FILES[version]:
             raise ValueError('split must be one of '
                              f'{tuple(LABEL_FILES[version])}, got {split!r}')
-        if missing_images not in MISSING_IMAGES:
-            raise ValueError(f'missing_images must be one of '
-                             f'{MISSING_IMAGES}, got {missing_images!r}')
         self.split = split
-        self.filter_empty = filter_empty
-        self.missing_images = missing_images
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'OpenImages')
+        self.skip_unreadable = skip_unreadable
+        self.check_images = check_images
         self.image_ext = image_ext
         self.label_file = osp.join(data_root, label_file
                                    or LABEL_FILES[version][split])
@@ -373,6 +379,7 @@ class OpenImages(MultiLabelDataset):
             data_root=data_root,
             data_prefix=split if data_prefix is None else data_prefix,
             metainfo={'classes': classes, **(metainfo or {})},
+            filter_cfg=filter_cfg,
             **kwargs)
 
     # ----------------------------------------------------------- indexing
@@ -390,10 +397,10 @@ class OpenImages(MultiLabelDataset):
         self.offsets, self.classes = labels.offsets, labels.classes
         self.values = labels.values
         keep = np.ones(len(self.image_ids), dtype=bool)
-        if self.filter_empty:
+        if self.filter_empty_gt:
             image, _ = self._positive_pairs()
             keep &= np.bincount(image, minlength=len(keep)) > 0
-        if self.missing_images != 'ignore':
+        if self.check_images:
             keep &= self._present(keep)
         self._select(np.flatnonzero(keep))
         if self._indices is not None:
@@ -418,9 +425,9 @@ class OpenImages(MultiLabelDataset):
                    f'{self.image_ids[first].decode()}{self.image_ext} (row '
                    f'{int(self.first_rows[first])} of '
                    f'{osp.abspath(self.label_file)})')
-            if self.missing_images == 'error':
+            if not self.skip_unreadable:
                 raise FileNotFoundError(
-                    msg + "; pass missing_images='skip' to train on the "
+                    msg + '; pass skip_unreadable=True to train on the '
                     'images you have (see docs/datasets.md)')
             warnings.warn(msg + '; they are skipped')
         return present

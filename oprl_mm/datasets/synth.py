@@ -55,8 +55,8 @@ CLASS_SETS = ('palette', 'grid')
 
 def grid_classes() -> List[Tuple[str, str, Tuple[int, int, int], int]]:
     """(name, shape, BGR colour, size index) of the 128 grid classes."""
-    return [(f'{size} {colour} {shape}', shape, bgr, k)
-            for colour, bgr in GRID_COLORS for shape in GRID_SHAPES
+    return [(f'{size} {color} {shape}', shape, bgr, k)
+            for color, bgr in GRID_COLORS for shape in GRID_SHAPES
             for k, (size, _, _) in enumerate(GRID_SIZES)]
 
 
@@ -66,7 +66,7 @@ DEFAULT_NUM_IMAGES = dict(train=3000, val=500, val_shift=500)
 # Non-class shapes drawn in saturated colours as distractors.
 _DISTRACTOR_SHAPES = ('ellipse', 'line', 'frame')
 # Class shapes that may also be drawn in grey as distractors.
-_GREY_SHAPES = ('disc', 'square', 'triangle', 'cross', 'ring', 'star',
+_GRAY_SHAPES = ('disc', 'square', 'triangle', 'cross', 'ring', 'star',
                 'diamond')
 
 
@@ -166,9 +166,9 @@ def render_layout(layout: dict, img_size: int) -> np.ndarray:
     """
     rng = np.random.default_rng(layout['img_seed'])
     # Background: smooth, desaturated blotches (a 4 x 4 grid upsampled).
-    grey = rng.uniform(60, 180, (4, 4, 1))
+    gray = rng.uniform(60, 180, (4, 4, 1))
     tint = rng.uniform(-18, 18, (4, 4, 3))
-    background = cv2.resize((grey + tint).astype(np.float32),
+    background = cv2.resize((gray + tint).astype(np.float32),
                             (img_size, img_size),
                             interpolation=cv2.INTER_CUBIC)
     img = np.clip(background, 0, 255).astype(np.uint8)
@@ -487,7 +487,7 @@ class SynthMultiLabel(RenderedMultiLabelDataset):
         r = (0.06 + 0.16 * rnd.random()) * size
         angle = rnd.random() * 180
         if rnd.random() < 0.5:
-            shape = _GREY_SHAPES[pick_index(rnd, len(_GREY_SHAPES))]
+            shape = _GRAY_SHAPES[pick_index(rnd, len(_GRAY_SHAPES))]
             g = 50 + rnd.random() * 140
             return dict(shape=shape, color=jitter_color(rnd, (g, g, g), 6),
                         params=(cx, cy, r, angle if shape not in

@@ -50,8 +50,8 @@ class RandomColorCutout(BaseTransform):
         y0, y1 = max(cy - side // 2, 0), min(cy + side // 2, h)
         x0, x1 = max(cx - side // 2, 0), min(cx + side // 2, w)
         channels = 1 if img.ndim == 2 else img.shape[2]
-        colour = np.random.randint(0, 256, size=channels).astype(img.dtype)
-        img[y0:y1, x0:x1] = colour if img.ndim == 3 else colour[0]
+        color = np.random.randint(0, 256, size=channels).astype(img.dtype)
+        img[y0:y1, x0:x1] = color if img.ndim == 3 else color[0]
         results['img'] = img
         return results
 

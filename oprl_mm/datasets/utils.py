@@ -180,3 +180,35 @@ def class_names_from_arg(classes: Optional[Sequence[str]]) -> Optional[list]:
     names = [str(c) for c in classes]
     check_unique_names(names, 'the classes argument')
     return names
+
+
+def filter_empty_gt(filter_cfg: Optional[dict], owner: str,
+                    default: Optional[bool] = True) -> Optional[bool]:
+    """Whether a dataset drops images without labels, from mmengine's
+    ``filter_cfg``.
+
+    The switch has mmengine's and mmdetection's name and polarity:
+    ``filter_cfg=dict(filter_empty_gt=True)`` drops images without labels,
+    ``False`` keeps them.
+
+    Args:
+        filter_cfg (dict, optional): The dataset's ``filter_cfg``; it takes
+            ``filter_empty_gt`` (bool) only.
+        owner (str): The dataset, named in errors.
+        default (bool, optional): The value when ``filter_cfg`` does not
+            set ``filter_empty_gt``. Defaults to True.
+
+    Returns:
+        bool | None: ``filter_empty_gt``, or ``default``.
+    """
+    cfg = dict(filter_cfg or {})
+    unknown = sorted(set(cfg) - {'filter_empty_gt'})
+    if unknown:
+        raise ValueError(
+            f'{owner}: filter_cfg takes only filter_empty_gt (True drops '
+            f'images without labels, False keeps them), got {unknown}')
+    value = cfg.get('filter_empty_gt', default)
+    if value is not default and not isinstance(value, bool):
+        raise ValueError(f'{owner}: filter_cfg.filter_empty_gt must be True '
+                         f'or False, got {value!r}')
+    return value

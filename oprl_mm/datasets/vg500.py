@@ -5,9 +5,10 @@ from typing import List, Optional, Sequence, Union
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
+from ..renamed import renamed_arguments
 from .utils import (check_dir, check_file, check_label_range,
-                    check_unique_names, class_names_from_arg, read_json,
-                    read_text_lines)
+                    check_unique_names, class_names_from_arg,
+                    filter_empty_gt, read_json, read_text_lines)
 
 NUM_VG500_CLASSES = 500
 _NAME_FILES = ('vg_category_500.json', 'vg_category_500.txt')
@@ -43,18 +44,21 @@ class VG500(MultiLabelDataset):
         split (str): ``'train'`` or ``'test'``.
         classes (str | Sequence[str], optional): Class names, see above.
             Defaults to None.
-        filter_empty (bool): Drop listed images that have no label. Defaults
-            to True.
+        filter_cfg (dict, optional): ``dict(filter_empty_gt=False)`` keeps
+            listed images that have no label. Defaults to None: they are
+            dropped (``filter_empty_gt=True``).
         data_prefix (str | dict): Image folder relative to ``data_root``.
             Defaults to ``'VG_100K'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`.
     """
 
+    @renamed_arguments(
+        filter_empty='filter_cfg=dict(filter_empty_gt=...)')
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
                  classes: Union[str, Sequence[str], None] = None,
-                 filter_empty: bool = True,
+                 filter_cfg: Optional[dict] = None,
                  data_prefix: Union[str, dict] = 'VG_100K',
                  metainfo: Optional[dict] = None,
                  **kwargs):
@@ -62,7 +66,7 @@ class VG500(MultiLabelDataset):
             raise ValueError(
                 f"split must be 'train' or 'test', got {split!r}")
         self.split = split
-        self.filter_empty = filter_empty
+        self.filter_empty_gt = filter_empty_gt(filter_cfg, 'VG500')
         names = class_names_from_arg(classes)
         if names is None and not (metainfo or {}).get('classes'):
             names = self._names_from_root(data_root)
@@ -76,6 +80,7 @@ class VG500(MultiLabelDataset):
             data_prefix=data_prefix,
             metainfo=metainfo,
             classes=names,
+            filter_cfg=filter_cfg,
             **kwargs)
 
     @staticmethod
@@ -131,7 +136,7 @@ class VG500(MultiLabelDataset):
                     f'entry in {osp.abspath(label_file)}')
             gt = _label_indices(labels[name], name, label_file)
             check_label_range(gt, num_classes, label_file, name)
-            if self.filter_empty and not gt:
+            if self.filter_empty_gt and not gt:
                 continue
             data_list.append(
                 dict(img_path=osp.join(self.img_prefix, name), gt_label=gt))

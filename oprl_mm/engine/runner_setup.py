@@ -233,5 +233,5 @@ def check_train_set(runner) -> None:
     raise ValueError(
         f'the training set {_dataset_files(dataset)} holds no image: check '
         'data_root and ann_file, the class selection (metainfo/classes), and '
-        'filter_empty=True, which drops images without a label of the '
-        'selected classes')
+        'filter_cfg.filter_empty_gt=True, which drops images without a label '
+        'of the selected classes')

@@ -16,6 +16,7 @@ from torch import Tensor
 
 # the data-sample fields a head fills with keep_class_maps=True
 from ..models.heads.class_maps import ATTENTION_KEY, SALIENCY_KEY
+from ..renamed import renamed_arguments
 
 # the dataset keys PackInputs must copy into the data samples' metainfo
 REGION_META_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks')
@@ -23,16 +24,17 @@ FIGURES = ('share', 'share_softmax', 'chance', 'pointing',
            'pointing_softmax')
 
 
+@renamed_arguments(normalise='normalize')
 def upsample_maps(maps: Tensor, size: Tuple[int, int],
-                  normalise: bool = False) -> Tensor:
+                  normalize: bool = False) -> Tensor:
     """Bilinear resize of B x C x h x w maps to ``size`` (H, W).
 
-    With ``normalise`` each map is clamped at 0 and divided by its sum, so
+    With ``normalize`` each map is clamped at 0 and divided by its sum, so
     that it is again a distribution over the image's pixels.
     """
     out = F.interpolate(
         maps.float(), size=tuple(size), mode='bilinear', align_corners=False)
-    if normalise:
+    if normalize:
         out = out.clamp(min=0)
         out = out / out.flatten(2).sum(-1).clamp(min=1e-12)[..., None, None]
     return out
@@ -233,7 +235,7 @@ class AttentionLocalization(BaseMetric):
         saliency = sample[SALIENCY_KEY].detach().float().cpu()[classes]
         softmax = saliency.flatten(1).softmax(-1).reshape(saliency.shape)
         maps, softmax = upsample_maps(
-            torch.stack([attention, softmax]), size, normalise=True)
+            torch.stack([attention, softmax]), size, normalize=True)
         out = dict(labels=len(classes))
         for kind, region in regions.items():
             keep = region.flatten(1).any(-1)  # classes with a region

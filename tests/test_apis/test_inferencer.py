@@ -173,7 +173,7 @@ def test_unreadable_images_skipped_or_raised(inferencer, mixed_folder):
     good = [p for p in paths if 'empty' not in p and 'truncated' not in p]
     with pytest.warns(UserWarning, match='skipped unreadable image') as rec:
         results = inferencer(paths, batch_size=2, num_workers=2,
-                             strict=False)
+                             skip_unreadable=True)
     assert [r['image'] for r in results] == good
     reasons = {osp.basename(f['image']): f['reason']
                for f in inferencer.failed}
@@ -187,6 +187,9 @@ def test_unreadable_images_skipped_or_raised(inferencer, mixed_folder):
                                [r['pred_scores'] for r in alone], atol=1e-5)
     with pytest.raises(UnreadableImageError, match='empty.png'):
         inferencer(paths, batch_size=2, num_workers=2)
+    with pytest.raises(TypeError, match='`strict` was renamed; pass '
+                       'skip_unreadable'):
+        inferencer(paths, strict=False)
 
 
 def test_datasamples_carry_the_thresholded_labels(inferencer, synth_images):
@@ -218,9 +221,18 @@ def test_infer_tool_skips_unreadable_files(tiny_model, mixed_folder,
     assert '3 images read, 2 unreadable' in proc.stdout
     assert proc.stderr.count('UserWarning: skipped unreadable image') == 2
 
-    strict = run_infer(tiny_model, mixed_folder, '--strict')
+    strict = run_infer(tiny_model, mixed_folder, '--no-skip-unreadable')
     assert strict.returncode != 0
     assert 'empty.png' in strict.stderr and 'Traceback' not in strict.stderr
+
+
+@pytest.mark.parametrize('old, new', [(['--strict'], '--no-skip-unreadable'),
+                                      (['--topk', '3'], '--shown-labels')])
+def test_infer_tool_renamed_flags_name_the_new_one(tiny_model, mixed_folder,
+                                                   old, new):
+    proc = run_infer(tiny_model, mixed_folder, *old)
+    assert proc.returncode == 2
+    assert f'{old[0]} was renamed; use {new}' in proc.stderr
 
 
 def test_metric_targets_ignore_difficult_only_labels():
@@ -322,7 +334,7 @@ def test_failures_of_one_image_are_listed(inferencer, synth_images,
     out_of_memory.calls = 0
     monkeypatch.setattr(mmcv, 'imfrombytes', out_of_memory)
     with pytest.warns(UserWarning, match='skipped unreadable image'):
-        results = inferencer(paths, num_workers=0, strict=False)
+        results = inferencer(paths, num_workers=0, skip_unreadable=True)
     assert [r['image'] for r in results] == paths[:1] + paths[2:]
     assert [f['image'] for f in inferencer.failed] == [paths[1]]
     assert 'out of memory' in inferencer.failed[0]['reason']
@@ -330,7 +342,7 @@ def test_failures_of_one_image_are_listed(inferencer, synth_images,
     # the documented pixel limit, here below the 64 x 64 images
     monkeypatch.setattr(inferencer, 'max_pixels', 64 * 64 - 1)
     with pytest.warns(UserWarning):
-        assert inferencer(paths, num_workers=0, strict=False) == []
+        assert inferencer(paths, num_workers=0, skip_unreadable=True) == []
     assert len(inferencer.failed) == 4
     assert '64 x 64 = 4096 pixels, more than the limit of 4095' in \
         inferencer.failed[0]['reason']

@@ -87,10 +87,10 @@ def test_small_sweep_measures_and_repeats(tmp_path, capsys):
         assert 0 < r['small_images'] < 40 and 0 <= r['small_mAP'] <= 100
         assert 0 <= r['val_shift_dependent_AP'] <= 100
     # attention for every head with class maps: OPRL's and the baselines'
-    loc = results[0]['localisation']
+    loc = results[0]['localization']
     assert 0 < loc['chance_share'] < 1 and 0 <= loc['softmax_share'] <= 1
-    assert 'localisation' in results[1]
-    assert results[2]['localisation']['chance_share'] == \
+    assert 'localization' in results[1]
+    assert results[2]['localization']['chance_share'] == \
         loc['chance_share']
     table = open(tmp_path / 'table.md').read()
     assert table.count('\n| oprl |') == 2  # accuracy and localisation
@@ -112,7 +112,7 @@ def test_small_sweep_measures_and_repeats(tmp_path, capsys):
     synth_benchmark.main(['--work-dir', str(tmp_path / 'b'), '--variants',
                           'oprl'] + args[:4] + args[8:])
     again = json.load(open(tmp_path / 'b' / 'results.json'))[0]
-    for key in ('val', 'val_shift', 'small_mAP', 'localisation'):
+    for key in ('val', 'val_shift', 'small_mAP', 'localization'):
         assert again[key] == results[0][key], key
 
     # --resume runs nothing new
@@ -141,3 +141,11 @@ def test_paired_differences_and_sign_agreement():
     # no localisation, no dependents: no cell
     assert cells[5:] == ['-', '-', '-']
     assert synth_benchmark.paired_table(results, ['x'], reference='y') == ''
+
+
+def test_result_under_the_old_key_names_the_new_one(tmp_path):
+    path = tmp_path / 'result.json'
+    path.write_text(json.dumps(dict(variant='oprl', localisation={})))
+    with pytest.raises(ValueError,
+                       match="'localisation', now 'localization'"):
+        synth_benchmark.read_result(str(path))

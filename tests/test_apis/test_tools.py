@@ -35,7 +35,9 @@ def test_box_masks_and_shares():
     assert not box_pointing_hits(peaked, masks)[1, 1]
     # upsampling keeps a distribution
     small = torch.rand(2, 3, 2, 2).softmax(-1)
-    big = upsample_maps(small, (8, 8), normalise=True)
+    big = upsample_maps(small, (8, 8), normalize=True)
+    with pytest.raises(TypeError, match='pass normalize'):
+        upsample_maps(small, (8, 8), normalise=True)
     assert torch.allclose(big.flatten(2).sum(-1), torch.ones(2, 3))
 
 

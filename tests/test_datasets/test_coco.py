@@ -91,13 +91,18 @@ def test_boxes_are_xyxy_with_class_indices(tmp_path):
     assert set(b['gt_bboxes_labels']) == set(b['gt_label'])
 
 
-def test_filter_empty(tmp_path):
+def test_filter_empty_gt(tmp_path):
     write_coco(tmp_path)
-    kept = by_name(build(tmp_path, filter_empty=True))
+    kept = by_name(build(tmp_path, filter_cfg=dict(filter_empty_gt=True)))
     assert 'empty.jpg' not in kept and len(kept) == 3
-    all_ = by_name(build(tmp_path, filter_empty=False))
+    assert by_name(build(tmp_path)).keys() == kept.keys()
+    all_ = by_name(build(tmp_path, filter_cfg=dict(filter_empty_gt=False)))
     assert len(all_) == 4
     assert all_['empty.jpg']['gt_label'] == []
+    with pytest.raises(TypeError, match=r'filter_cfg=dict\(filter_empty_gt'):
+        build(tmp_path, filter_empty=False)
+    with pytest.raises(ValueError, match="filter_cfg takes only .*'min_size'"):
+        build(tmp_path, filter_cfg=dict(min_size=32))
     assert all_['empty.jpg']['gt_bboxes'].shape == (0, 4)
 
 
@@ -179,7 +184,7 @@ def test_scales_vectorised(tmp_path):
     (tmp_path / 'images').mkdir()
     (tmp_path / 'annotations' / 'instances.json').write_text(
         json.dumps(dict(images=images, annotations=anns, categories=cats)))
-    ds = build(tmp_path, filter_empty=False)
+    ds = build(tmp_path, filter_cfg=dict(filter_empty_gt=False))
     assert len(ds) == n_img
     cid = {2: 0, 5: 1, 9: 2, 40: 3, 41: 4}
     for i, im in enumerate(images):  # file order is kept
@@ -195,7 +200,7 @@ def test_no_labelled_image_gives_empty_dataset(tmp_path):
     write_coco(tmp_path, anns=[])
     ds = build(tmp_path)
     assert len(ds) == 0 and ds.CLASSES == ('person', 'dog', 'toothbrush')
-    assert len(build(tmp_path, filter_empty=False)) == 4
+    assert len(build(tmp_path, filter_cfg=dict(filter_empty_gt=False))) == 4
 
 
 def _coco_error(tmp_path, **kwargs) -> str:

@@ -47,8 +47,15 @@ def test_empty_labels(tmp_path):
     write_csv(tmp_path, 'image,labels\na.png,dog\nb.png,\n')
     with pytest.raises(ValueError, match=r"row 3 .*empty"):
         build(tmp_path)
-    ds = build(tmp_path, allow_empty=True)
+    with pytest.raises(ValueError, match=r'filter_cfg=dict\(filter_empty_gt'):
+        build(tmp_path)
+    ds = build(tmp_path, filter_cfg=dict(filter_empty_gt=False))
     assert ds.get_data_info(1)['gt_label'] == []
+    dropped = build(tmp_path, filter_cfg=dict(filter_empty_gt=True))
+    assert len(dropped) == 1 and dropped.get_data_info(0)['gt_label'] == [0]
+    with pytest.raises(TypeError,
+                       match=r'filter_cfg=dict\(filter_empty_gt=False'):
+        build(tmp_path, allow_empty=True)
 
 
 def test_bad_header_and_missing_files(tmp_path):

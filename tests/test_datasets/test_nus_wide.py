@@ -74,10 +74,10 @@ def labels_by_file(ds):
     return out
 
 
-def expected(rows, filter_empty=True):
+def expected(rows, filter_empty_gt=True):
     return {
         p.split('\\')[1]: sorted(c)
-        for p, c in rows if c or not filter_empty
+        for p, c in rows if c or not filter_empty_gt
     }
 
 
@@ -96,11 +96,14 @@ def test_layouts_read_the_same_labels(tmp_path, writer, layout):
         assert ds.layout == layout
         assert ds.CLASSES == NUS_WIDE_CLASSES
         assert labels_by_file(ds) == expected(rows)
-    ds = NUSWide(data_root=str(tmp_path), split='train', filter_empty=False)
-    assert labels_by_file(ds) == expected(TRAIN, filter_empty=False)
+    ds = NUSWide(data_root=str(tmp_path), split='train',
+                 filter_cfg=dict(filter_empty_gt=False))
+    assert labels_by_file(ds) == expected(TRAIN, filter_empty_gt=False)
+    with pytest.raises(TypeError, match='filter_empty_gt'):
+        NUSWide(data_root=str(tmp_path), split='train', filter_empty=False)
 
 
-def test_official_paths_normalised(tmp_path):
+def test_official_paths_normalized(tmp_path):
     write_official(tmp_path)
     ds = NUSWide(data_root=str(tmp_path), split='train', layout='official')
     path = ds.get_data_info(0)['img_path']

@@ -52,7 +52,7 @@ def test_labels_and_classes(tmp_path, crlf):
     ds = DATASETS.build(dict(type='OpenImages', data_root=str(tmp_path)))
     assert ds.metainfo['classes'] == ('Apple', 'Bat, animal', 'Cat')
     assert ds.label_names == ['/m/a', '/m/b', '/m/c']
-    # 0003 has no verified positive: dropped by filter_empty
+    # 0003 has no verified positive: dropped by filter_empty_gt
     assert len(ds) == 3 and ds.num_dropped_rows == 1
     infos = [ds.get_data_info(i) for i in range(3)]
     assert [osp.basename(i['img_path']) for i in infos] == [
@@ -66,7 +66,8 @@ def test_labels_and_classes(tmp_path, crlf):
 
 def test_keep_empty_indices_and_subset(tmp_path):
     write_root(str(tmp_path))
-    ds = OpenImages(str(tmp_path), filter_empty=False, indices=[2, 0])
+    ds = OpenImages(
+        str(tmp_path), filter_cfg=dict(filter_empty_gt=False), indices=[2, 0])
     assert [ds.get_data_info(i)['gt_label_negative'] for i in range(2)] == [
         [0], [0]]
     sub = ds.get_subset([1])
@@ -128,16 +129,20 @@ def test_bad_row_and_header(tmp_path):
         OpenImages(str(tmp_path))
 
 
-def test_missing_image_error_skip_ignore(tmp_path):
+def test_missing_image_error_skip_unchecked(tmp_path):
     path = write_root(str(tmp_path), images=('0001', '0004'))
     with pytest.raises(FileNotFoundError) as err:
         OpenImages(str(tmp_path))
     msg = str(err.value)
     assert '0002.jpg' in msg and f'row 5 of {osp.abspath(path)}' in msg
+    assert 'pass skip_unreadable=True' in msg
     with pytest.warns(UserWarning, match='0002.jpg'):
-        ds = OpenImages(str(tmp_path), missing_images='skip')
+        ds = OpenImages(str(tmp_path), skip_unreadable=True)
     assert len(ds) == 2
-    assert len(OpenImages(str(tmp_path), missing_images='ignore')) == 3
+    assert len(OpenImages(str(tmp_path), check_images=False)) == 3
+    with pytest.raises(TypeError, match="`missing_images` was renamed; pass "
+                       "skip_unreadable=True for 'skip'"):
+        OpenImages(str(tmp_path), missing_images='skip')
 
 
 def test_missing_files(tmp_path):
@@ -177,7 +182,7 @@ def test_metric_ignores_unknown_labels(tmp_path):
     """Only verified labels are scored: a wrong score on an unknown class
     changes nothing."""
     write_root(str(tmp_path))
-    ds = OpenImages(str(tmp_path), filter_empty=False)
+    ds = OpenImages(str(tmp_path), filter_cfg=dict(filter_empty_gt=False))
     infos = [ds.get_data_info(i) for i in range(len(ds))]
 
     def run(scores):

@@ -238,7 +238,7 @@ def test_converter_cli_and_coco_dataset(tmp_path, monkeypatch):
         data_root=str(out),
         ann_file='annotations/instances_val.json',
         data_prefix='val',
-        filter_empty=False)
+        filter_cfg=dict(filter_empty_gt=False))
     ds = SynthMultiLabel(split='val', num_images=12, seed=2)
     assert coco_ds.metainfo['classes'] == ds.metainfo['classes']
     assert [list(coco_ds.get_data_info(i)['gt_label'])

@@ -5,7 +5,7 @@ from oprl_mm.datasets import LineageRandAugment, RandomColorCutout
 
 
 @pytest.mark.parametrize('size', [448, 64, 33])
-def test_one_half_size_square_of_one_colour(size):
+def test_one_half_size_square_of_one_color(size):
     np.random.seed(0)
     cutout = RandomColorCutout()
     sides = []
@@ -102,7 +102,7 @@ class TestLineageRandAugment:
         assert out.shape == array.shape and out.dtype == np.uint8
         assert (out != array).any()
 
-    def test_geometric_ops_fill_with_grey(self):
+    def test_geometric_ops_fill_with_gray(self):
         from PIL import Image
         np.random.seed(0)
         array = np.zeros((32, 32, 3), np.uint8)

@@ -25,7 +25,9 @@ def test_without_class_names(tmp_path):
     assert info['gt_label'] == [0, 3, 499]
     assert info['img_path'] == osp.join(str(tmp_path), 'VG_100K', '1.jpg')
     assert len(VG500(data_root=str(tmp_path), split='train',
-                     filter_empty=False)) == 3
+                     filter_cfg=dict(filter_empty_gt=False))) == 3
+    with pytest.raises(TypeError, match='filter_empty_gt'):
+        VG500(data_root=str(tmp_path), split='train', filter_empty=False)
     assert VG500(data_root=str(tmp_path), split='test').get_data_info(
         0)['gt_label'] == [12]
 

@@ -76,4 +76,4 @@ def test_empty_training_set_named(tmp_path):
         check_train_set(runner)
     msg = str(e.value)
     assert 'CocoMultiLabel' in msg and str(ann) in msg
-    assert 'holds no image' in msg and 'filter_empty' in msg
+    assert 'holds no image' in msg and 'filter_empty_gt' in msg

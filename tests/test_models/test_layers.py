@@ -227,7 +227,7 @@ def test_brrm_follows_eq_11_to_13():
 
 
 class TestLinearCostSAPM:
-    """The linear-cost forms of SAPM (``cooccurrence_topk``)."""
+    """The linear-cost forms of SAPM (``cooccurrences_per_class``)."""
 
     def test_average_message_equals_k_product(self):
         from oprl_mm.models.layers import average_message
@@ -237,12 +237,13 @@ class TestLinearCostSAPM:
                 average_message(x),
                 average_matrix(c).double() @ x)
 
-    def test_topk_c_minus_one_equals_dense(self):
+    def test_c_minus_one_per_class_equals_dense(self):
         torch.manual_seed(0)
         c, d = 6, 5
         a = torch.rand(c, c)
         dense = SemanticAssociationGCN(c, d, num_layers=3)
-        sparse = SemanticAssociationGCN(c, d, 3, cooccurrence_topk=c - 1)
+        sparse = SemanticAssociationGCN(
+            c, d, 3, cooccurrences_per_class=c - 1)
         sparse.load_state_dict(
             {k: v for k, v in dense.state_dict().items()
              if k.startswith('weights')}, strict=False)
@@ -255,7 +256,7 @@ class TestLinearCostSAPM:
             torch.testing.assert_close(
                 sparse.message(layer, x), dense.message(layer, x))
 
-    def test_topk_keeps_strongest_neighbours(self):
+    def test_keeps_strongest_neighbours(self):
         from oprl_mm.models.layers import cooccurrence_neighbours
         a = torch.tensor([[1.0, 0.1, 0.9, 0.5], [0.2, 1.0, 0.3, 0.4],
                           [0.0, 0.0, 1.0, 0.7], [0.6, 0.8, 0.1, 1.0]])
@@ -264,7 +265,7 @@ class TestLinearCostSAPM:
             index[2].tolist() == [3, 1]  # a tie of zeros in row 2
         torch.testing.assert_close(weight[:, 0], torch.tensor(
             [0.9, 0.4, 0.7, 0.8]))
-        gcn = SemanticAssociationGCN(4, 3, cooccurrence_topk=2)
+        gcn = SemanticAssociationGCN(4, 3, cooccurrences_per_class=2)
         gcn.set_cooccurrence(a)
         x = torch.randn(2, 4, 3)
         # message of class 0: itself + 0.9 x_2 + 0.5 x_3, class 1 unused
@@ -272,12 +273,12 @@ class TestLinearCostSAPM:
         torch.testing.assert_close(gcn.message(0, x)[:, 0], expected)
 
     def test_buffers_travel_with_state_dict(self):
-        gcn = SemanticAssociationGCN(5, 4, cooccurrence_topk=2)
+        gcn = SemanticAssociationGCN(5, 4, cooccurrences_per_class=2)
         keys = set(gcn.state_dict())
         assert {'neighbour_index', 'neighbour_weight', 'self_weight'} <= keys
         assert not {'cooccurrence', 'average'} & keys
         gcn.set_cooccurrence(torch.rand(5, 5))
-        other = SemanticAssociationGCN(5, 4, cooccurrence_topk=2)
+        other = SemanticAssociationGCN(5, 4, cooccurrences_per_class=2)
         other.load_state_dict(gcn.state_dict())
         x = torch.randn(2, 5, 4)
         torch.testing.assert_close(other(x), gcn(x))
@@ -285,14 +286,14 @@ class TestLinearCostSAPM:
     def test_unset_matrix_is_identity(self):
         # A = I before the hook sets it, as in the dense form
         dense = SemanticAssociationGCN(5, 4, num_layers=1)
-        sparse = SemanticAssociationGCN(5, 4, 1, cooccurrence_topk=3)
+        sparse = SemanticAssociationGCN(5, 4, 1, cooccurrences_per_class=3)
         sparse.load_state_dict(dense.state_dict(), strict=False)
         x = torch.randn(2, 5, 4)
         torch.testing.assert_close(sparse(x), dense(x))
 
     def test_gradient_flow_and_no_amp(self):
         gcn = SemanticAssociationGCN(
-            8, 4, 3, use_average_message=False, cooccurrence_topk=3)
+            8, 4, 3, use_average_message=False, cooccurrences_per_class=3)
         gcn.set_cooccurrence(torch.rand(8, 8))
         x = torch.randn(2, 8, 4, requires_grad=True)
         gcn(x).square().sum().backward()
@@ -302,10 +303,14 @@ class TestLinearCostSAPM:
         torch.testing.assert_close(gcn.message_matrix(1),
                                    gcn.sparse_cooccurrence())
 
-    @pytest.mark.parametrize('topk', [0, 5])
-    def test_bad_topk(self, topk):
-        with pytest.raises(ValueError, match='cooccurrence_topk'):
-            SemanticAssociationGCN(5, 4, cooccurrence_topk=topk)
+    @pytest.mark.parametrize('per_class', [0, 5])
+    def test_bad_per_class(self, per_class):
+        with pytest.raises(ValueError, match='cooccurrences_per_class'):
+            SemanticAssociationGCN(5, 4, cooccurrences_per_class=per_class)
+
+    def test_old_name_names_the_new_one(self):
+        with pytest.raises(TypeError, match='pass cooccurrences_per_class'):
+            SemanticAssociationGCN(5, 4, cooccurrence_topk=2)
 
     def test_no_python_loop_over_classes(self):
         # the messages loop over nothing; forward only over the L layers

@@ -35,7 +35,7 @@ def test_aux_loss_weight_scales_loss_aux():
 
 
 def test_p_aux_is_mean_of_topk_sigmoid_saliency():
-    head = MODELS.build(dict(DEFAULT_ARGS, aux_topk=3))
+    head = MODELS.build(dict(DEFAULT_ARGS, aux_num_positions=3))
     out = head.forward_outputs(feats(batch=3))
     alpha = out['saliency'].flatten(2).sigmoid()
     expected = alpha.sort(dim=-1, descending=True).values[..., :3].mean(-1)
@@ -143,7 +143,8 @@ def test_vit_tokens_rejected():
         head((torch.randn(2, 16), ))
 
 
-LINEAR_COST = dict(label_dims=4, cooccurrence_topk=2, brrm_c_hidden_dims=3)
+LINEAR_COST = dict(
+    embed_dims=4, cooccurrences_per_class=2, brrm_c_hidden_dims=3)
 
 
 def test_linear_cost_head_shapes_and_losses():
@@ -172,10 +173,19 @@ def test_linear_cost_options_off_by_default():
     a = MODELS.build(DEFAULT_ARGS)
     torch.manual_seed(0)
     b = MODELS.build(
-        dict(DEFAULT_ARGS, label_dims=None, cooccurrence_topk=None,
+        dict(DEFAULT_ARGS, embed_dims=None, cooccurrences_per_class=None,
              brrm_c_hidden_dims=None))
     f = feats()
     torch.testing.assert_close(a.eval()(f), b.eval()(f))
+
+
+@pytest.mark.parametrize('old, new', [('aux_topk', 'aux_num_positions'),
+                                      ('label_dims', 'embed_dims'),
+                                      ('cooccurrence_topk',
+                                       'cooccurrences_per_class')])
+def test_renamed_options_name_their_replacement(old, new):
+    with pytest.raises(TypeError, match=f'`{old}` was renamed; pass {new}'):
+        MODELS.build(dict(DEFAULT_ARGS, **{old: 2}))
 
 
 def test_linear_cost_head_sets_cooccurrence():
@@ -217,7 +227,7 @@ def test_openimages_config_neck_head_under_half_the_backbone():
     assert analyzer.total() <= 0.5 * 31.33e9
 
 
-def test_initialisation_is_the_lineage_counterparts():
+def test_initialization_is_the_lineage_counterparts():
     # init_weights() is what the Runner calls; D = 64 channels
     torch.manual_seed(0)
     dims = 64

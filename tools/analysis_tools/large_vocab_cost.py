@@ -2,8 +2,8 @@
 
 For each C and each head, the faithful one (the paper's, as in
 ``configs/oprl/oprl_r101_coco448.py``) and the linear-cost one (the head
-options of ``configs/oprl/oprl_r101_openimages448.py``: ``label_dims``,
-``cooccurrence_topk``, ``brrm_c_hidden_dims``), this reports
+options of ``configs/oprl/oprl_r101_openimages448.py``: ``embed_dims``,
+``cooccurrences_per_class``, ``brrm_c_hidden_dims``), this reports
 
 * parameters of the neck (Encoder_t) and the head;
 * multiply-adds of one image, counted by mmengine's ``FlopAnalyzer`` on the
@@ -43,7 +43,8 @@ import time
 
 FAITHFUL_CONFIG = 'configs/oprl/oprl_r101_coco448.py'
 LINEAR_CONFIG = 'configs/oprl/oprl_r101_openimages448.py'
-LINEAR_OPTIONS = ('label_dims', 'cooccurrence_topk', 'brrm_c_hidden_dims')
+LINEAR_OPTIONS = ('embed_dims', 'cooccurrences_per_class',
+                  'brrm_c_hidden_dims')
 FEAT_SHAPE = (2048, 14, 14)  # ResNet-101's last map at 448 x 448
 
 
@@ -84,8 +85,8 @@ def head_cfg(head: str, num_classes: int) -> dict:
     if head == 'linear':
         linear = Config.fromfile(LINEAR_CONFIG).model.head
         head_cfg.update({k: linear[k] for k in LINEAR_OPTIONS})
-        head_cfg['cooccurrence_topk'] = min(head_cfg['cooccurrence_topk'],
-                                            num_classes - 1)
+        head_cfg['cooccurrences_per_class'] = min(
+            head_cfg['cooccurrences_per_class'], num_classes - 1)
     head_cfg['num_classes'] = num_classes
     return dict(neck=neck, head=head_cfg)
 

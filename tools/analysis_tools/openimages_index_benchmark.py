@@ -9,7 +9,7 @@ labels per image with mean 6.4, about 57 M rows; class frequencies Zipf-like;
 30 % of the rows name classes that are described but not trainable; 60 % of
 the verified labels positive; sources ``verification`` and
 ``crowdsource-verification``). Then it builds ``OpenImages`` on it
-(``missing_images='ignore'``: no image files are written) and reports the
+(``check_images=False``: no image files are written) and reports the
 median wall and CPU time of ``--repeats`` constructions (on a shared
 machine the CPU time is the steadier figure), the peak memory of the
 construction (rise of the process's ``VmHWM`` over its resident size
@@ -124,7 +124,7 @@ def build(root: str):
         f.write('5')  # reset VmHWM to the current resident size
     before = _status_mb('VmRSS')
     start, cpu = time.perf_counter(), time.process_time()
-    ds = OpenImages(root, split='train', missing_images='ignore')
+    ds = OpenImages(root, split='train', check_images=False)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return ds, seconds, cpu, _status_mb('VmHWM') - before
 

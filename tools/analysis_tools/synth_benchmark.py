@@ -10,11 +10,12 @@ several seeds, then scores the final (EMA) weights of each run::
 Variants: ``oprl`` (the head as configured); the single ablations
 ``no_spa`` (tau = 0), ``no_sas`` (no aux loss), ``no_sapm`` (no GCN),
 ``no_amp`` (SAPM without the average message) and ``no_brrm``;
-``linear_cost`` (label_dims 128, cooccurrence_topk 8, brrm_c_hidden_dims
-32; not run by default); mmpretrain's ``csra`` (``CSRAClsHead``) and
-``linear`` (``MultiLabelLinearClsHead`` after pooling) on the bare backbone,
-and ``csra_neck`` / ``linear_neck`` behind the same Encoder_t neck. Every
-variant keeps the backbone and the loss (ASL).
+``linear_cost`` (embed_dims 128, cooccurrences_per_class 8,
+brrm_c_hidden_dims 32; not run by default); mmpretrain's ``csra``
+(``CSRAClsHead``) and ``linear`` (``MultiLabelLinearClsHead`` after
+pooling) on the bare backbone, and ``csra_neck`` / ``linear_neck`` behind
+the same Encoder_t neck. Every variant keeps the backbone and the loss
+(ASL).
 
 Per run (all in percent):
 
@@ -67,11 +68,9 @@ HEAD_SWITCHES = dict(
     no_amp=dict(use_average_message=False),
     no_brrm=dict(use_brrm=False),
     # the linear-cost options of docs/large_vocabulary.md, sized for the
-    # ResNet-18's D = 512 (with a smaller D, label_dims 128 reduces less)
+    # ResNet-18's D = 512 (with a smaller D, embed_dims 128 reduces less)
     linear_cost=dict(
-        label_dims=128, cooccurrence_topk=8, brrm_c_hidden_dims=32))
-# older name of no_sas
-HEAD_SWITCHES['no_aux'] = HEAD_SWITCHES['no_sas']
+        embed_dims=128, cooccurrences_per_class=8, brrm_c_hidden_dims=32))
 
 
 def variant_cfg(cfg: Config, variant: str) -> Config:
@@ -183,7 +182,7 @@ def evaluate(cfg: Config, checkpoint: str, small_side: float = 0.2) -> dict:
         with torch.no_grad():
             results, images = measure(model, boxed, progress=False)
         num_classes = len(val_dataset.metainfo['classes'])
-        result['localisation'] = figures_of(results, images,
+        result['localization'] = figures_of(results, images,
                                             num_classes)['figures']
     return result
 
@@ -244,7 +243,7 @@ def tables(results, variants) -> str:
                              for r in rows]) for s in SPLITS]
         cells.append(f'{np.mean([r["train_s"] for r in rows]):.0f}')
         lines.append(f'| {variant} | ' + ' | '.join(cells) + ' |')
-        locs = [r['localisation'] for r in rows if 'localisation' in r]
+        locs = [r['localization'] for r in rows if 'localization' in r]
         if locs:
             loc_lines.append(f'| {variant} | ' + ' | '.join(
                 _cell([100 * loc[k] for loc in locs], 1)
@@ -267,10 +266,10 @@ PAIRED = (('val mAP', lambda r: r['val']['mAP']),
           ('gap', lambda r: r['gap']),
           ('small mAP', lambda r: r['small_mAP']),
           ('dep. AP shift', lambda r: r.get('val_shift_dependent_AP')),
-          ('SPA share', lambda r: 100 * r['localisation']['spa_share']
-           if 'localisation' in r else None),
-          ('SPA pointing', lambda r: 100 * r['localisation']['spa_pointing']
-           if 'localisation' in r else None))
+          ('SPA share', lambda r: 100 * r['localization']['spa_share']
+           if 'localization' in r else None),
+          ('SPA pointing', lambda r: 100 * r['localization']['spa_pointing']
+           if 'localization' in r else None))
 
 
 def paired_table(results, variants, reference='oprl') -> str:
@@ -333,6 +332,18 @@ def parse_args(argv=None):
 
 def result_file(work_dir: str, variant: str, seed: int) -> str:
     return osp.join(work_dir, f'{variant}_seed{seed}', 'result.json')
+
+
+def read_result(path: str) -> dict:
+    """A run's ``result.json``; one written under the key's earlier
+    spelling fails naming the current one."""
+    with open(path) as f:
+        result = json.load(f)
+    if 'localisation' in result:
+        raise ValueError(
+            f"{path} holds the key 'localisation', now 'localization': "
+            'rename it there, or rerun that run without --resume')
+    return result
 
 
 def run_and_save(cfg: Config, args, variant: str, seed: int) -> dict:
@@ -422,8 +433,8 @@ def main(argv=None):
     results = []
     for seed in args.seeds:
         for variant in args.variants:
-            with open(result_file(args.work_dir, variant, seed)) as f:
-                results.append(json.load(f))
+            results.append(
+                read_result(result_file(args.work_dir, variant, seed)))
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
     command = ('python tools/analysis_tools/synth_benchmark.py --config '

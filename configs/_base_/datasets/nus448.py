@@ -3,7 +3,7 @@
 # one (ImageList/, Groundtruth/TrainTestLabels/, images in Flickr/), the
 # Query2Label one (Groundtruth/Labels_{Train,Test}.txt) or the ASL csv
 # (nus_wid_data.csv). `layout=None` detects it; images without any of the
-# 81 concepts are dropped (`filter_empty=True`).
+# 81 concepts are dropped (`filter_cfg=dict(filter_empty_gt=True)`).
 _base_ = ['./multilabel_base.py']
 
 num_classes = 81

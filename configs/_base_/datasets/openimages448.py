@@ -29,8 +29,8 @@ train_dataloader = dict(
         data_root='data/openimages',
         split='train',
         version='v6',
-        # images you have not downloaded: 'skip' trains on the others
-        missing_images='error'))
+        # images you have not downloaded: True trains on the others
+        skip_unreadable=False))
 val_dataloader = dict(
     dataset=dict(
         type='OpenImages',
@@ -38,7 +38,7 @@ val_dataloader = dict(
         split='validation',
         version='v6',
         # an image with verified negatives only still scores them
-        filter_empty=False,
-        missing_images='error',
+        filter_cfg=dict(filter_empty_gt=False),
+        skip_unreadable=False,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -10,6 +10,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ...renamed import renamed_arguments
 from ..layers import (BidirectionalRefinement, GroupWiseLinear,
                       SemanticAssociationGCN, SpatialPurifiedAttention)
 from .class_maps import ClassMapsMixin
@@ -46,11 +47,11 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
     C -> C -> C category MLPs). Three options, all off by default, make it
     linear in C:
 
-    - ``label_dims=d``: Ctransform maps D -> d (Eq. 5), so SPA pools a d-dim
+    - ``embed_dims=d``: Ctransform maps D -> d (Eq. 5), so SPA pools a d-dim
       F_hat and SAPM, BRRM and the classifier work at width d.
-    - ``cooccurrence_topk=k``: SAPM keeps each class's k strongest
+    - ``cooccurrences_per_class=k``: SAPM keeps each class's k strongest
       co-occurrences and computes AMP's K X as a mean (C k d, C d).
-    - ``brrm_c_hidden_dims=r``: BRRM's category MLPs are C -> r -> C.
+    - ``brrm_c_hidden_dims=h``: BRRM's category MLPs are C -> h -> C.
 
     The co-occurrence matrix A is a buffer: it comes from ``cooccurrence_file``
     (a C x C ``.npy``) when given, otherwise from the training labels through
@@ -74,10 +75,11 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
         num_classes (int): C.
         in_channels (int): D, channels of the last feature map.
         filter_ratio (float): tau of SPA (Eq. 6). Defaults to 0.5.
-        aux_topk (int): K of SAS (Eq. 4), the number of largest saliency
-            values averaged into p_aux. Defaults to 3. (Not mmpretrain's
-            ``topk``, the prediction top-k of ``MultiLabelClsHead``: OPRL
-            predicts with ``thr``.)
+        aux_num_positions (int): K of SAS (Eq. 4), the number of positions
+            whose saliency values, the largest, are averaged into p_aux.
+            Defaults to 3. (``topk`` keeps mmpretrain's meaning, the
+            prediction top-k of ``MultiLabelClsHead``, unused: OPRL predicts
+            with ``thr``.)
         num_gcn_layers (int): L of SAPM (Eq. 10). Defaults to 3.
         aux_loss_weight (float): lambda of Eq. 16. Defaults to 1.0.
         use_spa (bool): SPA (Eq. 6). Defaults to True.
@@ -85,19 +87,23 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
         use_sapm (bool): SAPM (Eq. 8-10). Defaults to True.
         use_average_message (bool): AMP in SAPM (Eq. 9-10). Defaults to True.
         use_brrm (bool): BRRM (Eq. 11-13). Defaults to True.
-        brrm_r_hidden_ratio (float): r-dim MLP width / D. Defaults to 0.25.
-        brrm_c_hidden_ratio (float): c-dim MLP width / C. Defaults to 1.0.
+        brrm_r_hidden_ratio (float): hidden width of the r-dim (the
+            representation axis) MLPs / d. Defaults to 0.25.
+        brrm_c_hidden_ratio (float): hidden width of the c-dim (the category
+            axis) MLPs / C. Defaults to 1.0.
         cooccurrence_file (str, optional): ``.npy`` file holding A.
-        label_dims (int, optional): d, the width of F_hat (Ctransform's
+        embed_dims (int, optional): d, the width of F_hat (Ctransform's
             output, Eq. 5) and so of X in SPA, SAPM, BRRM and the
-            classifier. Defaults to None: d = D (the paper).
-        cooccurrence_topk (int, optional): k neighbours per class kept in
-            SAPM's A message, with AMP in its mean form (see
+            classifier (the layers' ``embed_dims``). Defaults to None:
+            d = D (the paper).
+        cooccurrences_per_class (int, optional): k, co-occurrences (A's
+            strongest off-diagonal entries) kept per class in SAPM's A
+            message, with AMP in its mean form (see
             :class:`~oprl_mm.models.layers.SemanticAssociationGCN`).
             Defaults to None: dense C x C messages (the paper).
-        brrm_c_hidden_dims (int, optional): fixed hidden width r of BRRM's
-            category MLPs, overriding ``brrm_c_hidden_ratio``. Defaults to
-            None (r = ``brrm_c_hidden_ratio`` x C).
+        brrm_c_hidden_dims (int, optional): fixed hidden width h of BRRM's
+            c-dim MLPs, overriding ``brrm_c_hidden_ratio``. Defaults to
+            None (h = ``brrm_c_hidden_ratio`` x C).
         loss (dict): loss of p_cls, on logits. Defaults to
             ``LogitAsymmetricLoss`` with gamma_neg 4, gamma_pos 0, clip 0,
             eps 1e-5 and the focal weight detached: the authors' own
@@ -117,11 +123,15 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
             ("Initialisation" above).
     """
 
+    @renamed_arguments(
+        aux_topk='aux_num_positions',
+        label_dims='embed_dims',
+        cooccurrence_topk='cooccurrences_per_class')
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
                  filter_ratio: float = 0.5,
-                 aux_topk: int = 3,
+                 aux_num_positions: int = 3,
                  num_gcn_layers: int = 3,
                  aux_loss_weight: float = 1.0,
                  use_spa: bool = True,
@@ -132,8 +142,8 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
                  brrm_r_hidden_ratio: float = 0.25,
                  brrm_c_hidden_ratio: float = 1.0,
                  cooccurrence_file: Optional[str] = None,
-                 label_dims: Optional[int] = None,
-                 cooccurrence_topk: Optional[int] = None,
+                 embed_dims: Optional[int] = None,
+                 cooccurrences_per_class: Optional[int] = None,
                  brrm_c_hidden_dims: Optional[int] = None,
                  loss: Dict = dict(
                      type='LogitAsymmetricLoss',
@@ -155,21 +165,21 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
                              'must be a number (0.5 by default)')
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if aux_topk < 1:
+        if aux_num_positions < 1:
             raise ValueError(
-                f'aux_topk (K of Eq. 4) must be >= 1, got {aux_topk}')
-        if label_dims is not None and label_dims < 1:
-            raise ValueError(f'label_dims must be >= 1, got {label_dims}')
+                'aux_num_positions (K of Eq. 4) must be >= 1, got '
+                f'{aux_num_positions}')
+        if embed_dims is not None and embed_dims < 1:
+            raise ValueError(f'embed_dims must be >= 1, got {embed_dims}')
         super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.aux_topk = aux_topk
+        self.aux_num_positions = aux_num_positions
         self.aux_loss_weight = aux_loss_weight
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
         self.keep_class_maps = keep_class_maps
-        self.label_dims = label_dims
-        dims = label_dims or in_channels  # d, the width of X
+        dims = embed_dims or in_channels  # d, the width of X
 
         self.saliency_map = nn.Conv2d(in_channels, num_classes, 1)  # Map
         self.ctransform = nn.Conv2d(in_channels, dims, 1)
@@ -180,7 +190,8 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
             dims,
             num_gcn_layers,
             use_average_message,
-            cooccurrence_topk=cooccurrence_topk) if use_sapm else None
+            cooccurrences_per_class=cooccurrences_per_class) \
+            if use_sapm else None
         self.brrm = BidirectionalRefinement(
             num_classes,
             dims,
@@ -229,7 +240,7 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
                 "ViT, set the backbone's out_type='featmap'")
         saliency = self.saliency_map(feat)  # Eq. 3
         b, c, h, w = saliency.shape
-        k = min(self.aux_topk, h * w)
+        k = min(self.aux_num_positions, h * w)
         # in float32: under autocast sigmoid would round p_aux near 1
         p_aux = saliency.float().flatten(2).sigmoid().topk(
             k, dim=-1).values.mean(-1)

@@ -38,9 +38,9 @@ class BidirectionalRefinement(nn.Module):
             D. Defaults to 0.25 (D/4).
         c_hidden_ratio (float): hidden width of the c-dim MLPs as a share of
             C. Defaults to 1.0 (C).
-        c_hidden_dims (int, optional): a fixed hidden width r of the c-dim
+        c_hidden_dims (int, optional): a fixed hidden width h of the c-dim
             MLPs, overriding ``c_hidden_ratio``. Each c-dim MLP is then the
-            low-rank C -> r -> C, 2 C r multiply-adds per channel instead of
+            low-rank C -> h -> C, 2 C h multiply-adds per channel instead of
             2 C^2 at the paper's width C: linear in C. Defaults to None.
     """
 

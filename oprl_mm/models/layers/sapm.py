@@ -7,6 +7,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...renamed import renamed_arguments
+
 
 def average_matrix(num_classes: int) -> Tensor:
     """The average matrix K of Average Message Passing (paper Eq. 9).
@@ -77,30 +79,31 @@ def average_message(x: Tensor) -> Tensor:
     return x + (x.sum(-2, keepdim=True) - x) / (num_classes - 1)
 
 
-def cooccurrence_neighbours(matrix, topk: int) -> Tuple[Tensor, Tensor]:
-    """The ``topk`` strongest off-diagonal entries of every row of A.
+def cooccurrence_neighbours(matrix,
+                            per_class: int) -> Tuple[Tensor, Tensor]:
+    """The ``per_class`` strongest off-diagonal entries of every row of A.
 
-    Row i of A (``A[i, j] = P(j | i)``) keeps its ``topk`` largest values
-    ``j != i``; the diagonal (1 by definition) is implicit. With
-    ``topk = C - 1`` nothing is dropped and the pair describes A exactly.
-    Computed for all rows at once (``topk`` over a C x C tensor).
+    Row i of A (``A[i, j] = P(j | i)``) keeps its ``per_class`` largest
+    values ``j != i``; the diagonal (1 by definition) is implicit. With
+    ``per_class = C - 1`` nothing is dropped and the pair describes A
+    exactly. Computed for all rows at once (``topk`` over a C x C tensor).
 
     Args:
         matrix: C x C co-occurrence matrix A (numpy array or tensor).
-        topk (int): neighbours kept per class, 1 to C - 1.
+        per_class (int): neighbours kept per class, 1 to C - 1.
 
     Returns:
-        tuple[Tensor, Tensor]: C x topk neighbour indices (int64) and
-        C x topk weights A[i, index] (float32), strongest first.
+        tuple[Tensor, Tensor]: C x per_class neighbour indices (int64) and
+        C x per_class weights A[i, index] (float32), strongest first.
     """
     a = torch.as_tensor(np.asarray(matrix), dtype=torch.float32)
     num_classes = a.size(0)
-    if not 1 <= topk <= num_classes - 1:
-        raise ValueError(f'cooccurrence_topk must be in [1, C - 1 = '
-                         f'{num_classes - 1}], got {topk}')
+    if not 1 <= per_class <= num_classes - 1:
+        raise ValueError(f'cooccurrences_per_class must be in [1, C - 1 = '
+                         f'{num_classes - 1}], got {per_class}')
     off = a.clone()
     off.fill_diagonal_(float('-inf'))
-    weight, index = off.topk(topk, dim=1)
+    weight, index = off.topk(per_class, dim=1)
     return index, weight
 
 
@@ -193,8 +196,8 @@ class SemanticAssociationGCN(nn.Module):
     :class:`~oprl_mm.engine.CooccurrenceHook` or from a file) and K in the
     buffer ``average`` (Eq. 9), so a checkpoint alone reproduces the model.
 
-    **Linear cost in C** (``cooccurrence_topk=k``, off by default). The
-    dense messages cost C^2 D multiply-adds a layer and two C x C buffers
+    **Linear cost in C** (``cooccurrences_per_class=k``, off by default).
+    The dense messages cost C^2 D multiply-adds a layer and two C x C buffers
     (369 MB each at C = 9,605). With ``k`` set:
 
     - the A message keeps the k strongest neighbours n_c1 ... n_ck of each
@@ -219,48 +222,49 @@ class SemanticAssociationGCN(nn.Module):
             every layer (the plain co-occurrence GCN of Table 6).
             Defaults to True.
         negative_slope (float): LeakyReLU slope of delta. Defaults to 0.2.
-        cooccurrence_topk (int, optional): k, neighbours kept per class in
-            the sparse A message (1 to C - 1). Defaults to None: the dense
-            C x C messages of the paper.
+        cooccurrences_per_class (int, optional): k, neighbours kept per
+            class in the sparse A message (1 to C - 1). Defaults to None:
+            the dense C x C messages of the paper.
     """
 
+    @renamed_arguments(cooccurrence_topk='cooccurrences_per_class')
     def __init__(self,
                  num_classes: int,
                  embed_dims: int,
                  num_layers: int = 3,
                  use_average_message: bool = True,
                  negative_slope: float = 0.2,
-                 cooccurrence_topk: Optional[int] = None):
+                 cooccurrences_per_class: Optional[int] = None):
         super().__init__()
         self.num_classes = num_classes
         self.num_layers = num_layers
         self.use_average_message = use_average_message
-        self.cooccurrence_topk = cooccurrence_topk
+        self.cooccurrences_per_class = cooccurrences_per_class
         self.weights = nn.ModuleList(
             nn.Linear(embed_dims, embed_dims, bias=False)
             for _ in range(num_layers))
         self.act = nn.LeakyReLU(negative_slope)
-        if cooccurrence_topk is None:
+        if cooccurrences_per_class is None:
             self.register_buffer('cooccurrence', torch.eye(num_classes))
             self.register_buffer('average', average_matrix(num_classes))
             return
-        if not 1 <= cooccurrence_topk <= num_classes - 1:
+        if not 1 <= cooccurrences_per_class <= num_classes - 1:
             raise ValueError(
-                f'cooccurrence_topk must be in [1, C - 1 = {num_classes - 1}]'
-                f', got {cooccurrence_topk}')
+                'cooccurrences_per_class must be in [1, C - 1 = '
+                f'{num_classes - 1}], got {cooccurrences_per_class}')
         # A = I until set: any neighbours, all with weight 0
         classes = torch.arange(num_classes).unsqueeze(1)
-        offsets = torch.arange(1, cooccurrence_topk + 1)
+        offsets = torch.arange(1, cooccurrences_per_class + 1)
         self.register_buffer('neighbour_index',
                              (classes + offsets) % num_classes)
         self.register_buffer('neighbour_weight',
-                             torch.zeros(num_classes, cooccurrence_topk))
+                             torch.zeros(num_classes, cooccurrences_per_class))
         self.register_buffer('self_weight', torch.ones(num_classes))
 
     @property
     def is_sparse(self) -> bool:
         """Whether the messages are the linear-cost (top-k, mean) forms."""
-        return self.cooccurrence_topk is not None
+        return self.cooccurrences_per_class is not None
 
     def set_cooccurrence(self, matrix) -> None:
         """Set A from a C x C matrix (its top-k form when sparse)."""
@@ -275,7 +279,7 @@ class SemanticAssociationGCN(nn.Module):
             self.cooccurrence.copy_(matrix)
             return
         index, weight = cooccurrence_neighbours(matrix,
-                                                self.cooccurrence_topk)
+                                                self.cooccurrences_per_class)
         self.neighbour_index.copy_(index)
         self.neighbour_weight.copy_(weight)
         self.self_weight.copy_(matrix.diagonal())
