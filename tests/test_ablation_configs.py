@@ -1,4 +1,5 @@
-"""configs/oprl/ablations/: each variant switches exactly one thing of
+"""configs/oprl/ablations/ (synthetic) and its lite0_frozen/ (real photos,
+cached Lite0 maps): each variant switches exactly one thing of its folder's
 oprl.py, builds, and tools/test.py reports the benchmark's measures."""
 import glob
 import json
@@ -13,6 +14,9 @@ import oprl_mm  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ABLATIONS = osp.join(ROOT, 'configs/oprl/ablations')
+FROZEN = osp.join(ABLATIONS, 'lite0_frozen')
+VARIANTS = {'oprl', 'no_spa', 'no_sas', 'no_sapm', 'no_amp', 'no_brrm',
+            'csra', 'csra_neck', 'linear', 'linear_neck'}
 # what each variant changes in oprl.py, as flattened config keys
 SWITCHES = {
     'no_spa': {'model.head.use_spa': False},
@@ -33,15 +37,34 @@ def flat(value, prefix=''):
     return {prefix: value}
 
 
-def load(name):
-    return Config.fromfile(osp.join(ABLATIONS, f'{name}.py')).to_dict()
+def load(name, folder=ABLATIONS):
+    return Config.fromfile(osp.join(folder, f'{name}.py')).to_dict()
 
 
-def test_every_variant_has_a_config():
-    names = {osp.basename(p)[:-3] for p in glob.glob(f'{ABLATIONS}/*.py')}
-    assert names == {'oprl', 'no_spa', 'no_sas', 'no_sapm', 'no_amp',
-                     'no_brrm', 'csra', 'csra_neck', 'linear',
-                     'linear_neck'}
+@pytest.mark.parametrize('folder', [ABLATIONS, FROZEN])
+def test_every_variant_has_a_config(folder):
+    names = {osp.basename(p)[:-3] for p in glob.glob(f'{folder}/*.py')}
+    assert names == VARIANTS
+
+
+def test_frozen_reference_is_the_real_photo_config_on_cached_maps():
+    ref = load('oprl', FROZEN)
+    base = Config.fromfile(
+        osp.join(ROOT, 'configs/oprl/oprl_lite0_cutout256.py')).to_dict()
+    assert ref['model']['backbone'] == dict(type='FeatureMapInput')
+    assert ref['model']['neck'] == base['model']['neck']
+    assert ref['model']['head'] == base['model']['head']
+    assert ref['val_evaluator'] == base['val_evaluator']
+    for loader in ('train_dataloader', 'val_dataloader',
+                   'val_shift_dataloader'):
+        wrapped = ref[loader]['dataset']
+        assert wrapped['type'] == 'BackboneFeatureCache'
+        # the frozen backbone is the fine-tuned config's, with its weights
+        assert wrapped['backbone'] == base['model']['backbone']
+        assert wrapped['dataset'] == base[loader]['dataset']
+    # the maps are normalised already: no mean, std or channel swap
+    assert 'mean' not in ref['data_preprocessor']
+    assert not ref['data_preprocessor'].get('to_rgb')
 
 
 def test_reference_inherits_the_hard_setting_and_measures():
@@ -64,18 +87,20 @@ def test_reference_inherits_the_hard_setting_and_measures():
         assert {'gt_bboxes', 'gt_bboxes_labels'} <= set(pack['meta_keys'])
 
 
+@pytest.mark.parametrize('folder', [ABLATIONS, FROZEN])
 @pytest.mark.parametrize('name', sorted(SWITCHES))
-def test_single_ablation_switches_one_head_option(name):
-    ref, cfg = flat(load('oprl')), flat(load(name))
+def test_single_ablation_switches_one_head_option(name, folder):
+    ref, cfg = flat(load('oprl', folder)), flat(load(name, folder))
     changed = {k: cfg.get(k) for k in set(ref) | set(cfg)
                if ref.get(k) != cfg.get(k)}
     assert changed == SWITCHES[name]
 
 
+@pytest.mark.parametrize('folder', [ABLATIONS, FROZEN])
 @pytest.mark.parametrize('name', ['csra', 'csra_neck', 'linear',
                                   'linear_neck'])
-def test_baseline_replaces_the_head_only(name):
-    ref, cfg = load('oprl'), load(name)
+def test_baseline_replaces_the_head_only(name, folder):
+    ref, cfg = load('oprl', folder), load(name, folder)
     assert cfg['model']['head']['type'] == BASELINE_HEADS[name.split('_')[0]]
     assert cfg['model']['head']['keep_class_maps']
     assert cfg['model']['head']['loss'] == ref['model']['head']['loss']
