@@ -53,6 +53,8 @@ import time
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from oprl_mm.utils import timed
+
 # attention_localization.py sits beside this file
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
@@ -203,9 +205,7 @@ def run_one(cfg: Config, variant: str, seed: int, work_root: str,
     # validation once, after the last epoch (the measures come after)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
     runner = Runner.from_cfg(cfg)
-    start = time.time()
-    runner.train()
-    train_s = time.time() - start
+    train_s = timed(runner.train)[0]
     del runner
     checkpoint = osp.join(cfg.work_dir,
                           f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -412,13 +412,14 @@ def main(argv=None):
     todo = [(v, s) for s in args.seeds for v in args.variants
             if not (args.resume and osp.isfile(
                 result_file(args.work_dir, v, s)))]
-    start = time.time()
-    if args.jobs > 1:
-        run_in_processes(todo, args)
-    else:
-        for variant, seed in todo:
-            run_and_save(cfg, args, variant, seed)
-    wall = time.time() - start
+    def run_all():
+        if args.jobs > 1:
+            run_in_processes(todo, args)
+        else:
+            for variant, seed in todo:
+                run_and_save(cfg, args, variant, seed)
+
+    wall = timed(run_all)[0]
     results = []
     for seed in args.seeds:
         for variant in args.variants:
