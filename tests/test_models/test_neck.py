@@ -126,53 +126,64 @@ def to_mmcv_keys(state_dict):
     return renamed
 
 
-def test_mmcv_bricks_compute_the_same_layer_but_count_differently():
-    """Why EncoderLayer is not mmcv's BaseTransformerLayer (see its
-    docstring): same weights give the same outputs, but thop does not count
-    mmcv's FFN (Table 8's figure would fall) and mmcv's attention asks torch
-    for the attention weights, so mmengine's counter sees another graph."""
-    thop = pytest.importorskip('thop')
-    from mmengine.analysis import FlopAnalyzer
-
+def both_layers(dims=32, ffn=64):
+    """Our EncoderLayer and mmcv's, with the same weights, in eval mode."""
     from oprl_mm.models.necks.transformer_encoder import EncoderLayer
     torch.manual_seed(0)
-    dims, ffn, tokens = 32, 64, 12
     ours = EncoderLayer(dims, 4, ffn, 0.1).eval()
     theirs = mmcv_encoder_layer(dims, 4, ffn, 0.1).eval()
     theirs.load_state_dict(to_mmcv_keys(ours.state_dict()))
-    x, pos = torch.randn(2, tokens, dims), torch.randn(tokens, dims)
+    return ours, theirs
+
+
+class Call(torch.nn.Module):
+    """One signature (tokens, position) for both layers, for the counters."""
+
+    def __init__(self, layer, mmcv):
+        super().__init__()
+        self.layer, self.mmcv = layer, mmcv
+
+    def forward(self, x, pos):
+        return self.layer(x, query_pos=pos) if self.mmcv else \
+            self.layer(x, pos)
+
+
+def test_mmcv_bricks_compute_the_same_layer():
+    """mmcv's BaseTransformerLayer expresses DETR's post-norm layer: the
+    same weights give the same outputs, dropout included (the same random
+    draws in the same order). EncoderLayer's docstring says why it is kept
+    all the same (next test)."""
+    ours, theirs = both_layers()
+    x, pos = torch.randn(2, 12, 32), torch.randn(12, 32)
     torch.testing.assert_close(
         theirs(x, query_pos=pos), ours(x, pos), rtol=0, atol=1e-6)
-    # dropout included: the same random draws in the same order
     ours.train(), theirs.train()
     torch.manual_seed(1)
     expected = ours(x, pos)
     torch.manual_seed(1)
     torch.testing.assert_close(
         theirs(x, query_pos=pos), expected, rtol=0, atol=1e-6)
-    ours.eval(), theirs.eval()
 
-    class Call(torch.nn.Module):  # one signature for both counters
 
-        def __init__(self, layer, mmcv):
-            super().__init__()
-            self.layer, self.mmcv = layer, mmcv
-
-        def forward(self, x, pos):
-            return self.layer(x, query_pos=pos) if self.mmcv else \
-                self.layer(x, pos)
-
-    x = x[:1]
+def test_mmcv_bricks_count_differently():
+    """thop does not count mmcv's FFN (Table 8's figure would fall), and
+    mmcv's attention asks torch for the attention weights, so mmengine's
+    counter sees another graph (no fused attention)."""
+    thop = pytest.importorskip('thop')
+    from mmengine.analysis import FlopAnalyzer
+    dims, ffn, tokens = 32, 64, 12
+    ours, theirs = both_layers(dims, ffn)
+    x, pos = torch.randn(1, tokens, dims), torch.randn(tokens, dims)
     ours_macs = thop.profile(Call(ours, False), (x, pos), verbose=False)[0]
     theirs_macs = thop.profile(Call(theirs, True), (x, pos), verbose=False)[0]
     # mmcv's FFN is built of mmcv.cnn.Linear, a subclass thop does not match
     assert ours_macs - theirs_macs == 2 * tokens * dims * ffn
+
     def uncounted(module):
         analyzer = FlopAnalyzer(module, (x, pos))
         analyzer.total()
         return analyzer.unsupported_ops()
 
-    ours_ops, theirs_ops = uncounted(Call(ours, False)), uncounted(
-        Call(theirs, True))
-    assert 'aten::scaled_dot_product_attention' in ours_ops
-    assert 'aten::scaled_dot_product_attention' not in theirs_ops
+    fused = 'aten::scaled_dot_product_attention'
+    assert fused in uncounted(Call(ours, False))
+    assert fused not in uncounted(Call(theirs, True))

@@ -110,6 +110,13 @@ def write_labels(path: str, num_images: int, rows_per_image: float,
     return num_rows
 
 
+def write_set(root: str, path: str, args) -> int:
+    """Write the class files and the label file; the number of rows."""
+    described, trainable = write_classes(root, args.seed)
+    return write_labels(path, args.num_images, args.rows_per_image,
+                        described, trainable, args.seed)
+
+
 def build(root: str):
     """The dataset, its wall and CPU seconds, and its peak memory (MB)."""
     from oprl_mm.datasets import OpenImages
@@ -131,12 +138,7 @@ def main():
     os.makedirs(osp.join(root, 'train'), exist_ok=True)
     path = osp.join(root, 'oidv6-train-annotations-human-imagelabels.csv')
     try:
-        def write():
-            described, trainable = write_classes(root, args.seed)
-            return write_labels(path, args.num_images, args.rows_per_image,
-                                described, trainable, args.seed)
-
-        seconds, num_rows = timed(write)
+        seconds, num_rows = timed(lambda: write_set(root, path, args))
         print(f'wrote {num_rows:,} rows, {args.num_images:,} images, '
               f'{osp.getsize(path) / 2**30:.2f} GiB in {seconds:.0f} s',
               flush=True)

@@ -393,6 +393,15 @@ def _schedule(todo, running, base, env, args):
             print(f'{variant} seed {seed} done', flush=True)
 
 
+def run_todo(cfg, args, todo):
+    """Train and evaluate each (variant, seed) of ``todo``."""
+    if args.jobs > 1:
+        run_in_processes(todo, args)
+    else:
+        for variant, seed in todo:
+            run_and_save(cfg, args, variant, seed)
+
+
 def main(argv=None):
     args = parse_args(argv)
     import oprl_mm  # noqa: F401
@@ -412,14 +421,7 @@ def main(argv=None):
     todo = [(v, s) for s in args.seeds for v in args.variants
             if not (args.resume and osp.isfile(
                 result_file(args.work_dir, v, s)))]
-    def run_all():
-        if args.jobs > 1:
-            run_in_processes(todo, args)
-        else:
-            for variant, seed in todo:
-                run_and_save(cfg, args, variant, seed)
-
-    wall = timed(run_all)[0]
+    wall = timed(lambda: run_todo(cfg, args, todo))[0]
     results = []
     for seed in args.seeds:
         for variant in args.variants:
