@@ -120,3 +120,31 @@ def test_every_skipping_config_packs_the_record():
         pack = [t for t in pipeline if t.type == 'PackInputs'][0]
         assert 'skipped_images' in pack.get('meta_keys', ()), path
     assert skipping > 0
+
+
+def test_the_ranks_pool_their_records(tmp_path, monkeypatch):
+    """What each rank's batches carried is pooled before the share is
+    checked: a file drawn by another rank counts, once, and is written to
+    the record (here two ranks stand in through all_gather_object)."""
+    import types
+
+    from mmengine.structures import BaseDataElement
+
+    from oprl_mm.engine.hooks import unreadable_image_hook as module
+    hook = module.UnreadableImageHook(max_share=0.25, interval=1)
+    runner = types.SimpleNamespace(
+        log_dir=str(tmp_path), train_dataloader=types.SimpleNamespace(
+            dataset=list(range(8))), iter=0)
+    hook.before_train(runner)
+    sample = BaseDataElement(metainfo=dict(skipped_images=(('a.jpg',
+                                                            'empty file'), )))
+    other_rank = {'a.jpg': 'empty file', 'b.jpg': 'cannot decode'}
+    monkeypatch.setattr(module, 'all_gather_object',
+                        lambda obj: [obj, other_rank])
+    hook.after_train_iter(runner, 0, dict(data_samples=[sample]))
+    assert hook.records == {'a.jpg': 'empty file'}  # this rank's own
+    lines = open(tmp_path / RECORD_NAME).read().splitlines()
+    assert lines == ['a.jpg\tempty file', 'b.jpg\tcannot decode']
+    other_rank['c.jpg'] = 'file does not exist'  # 3 of 8 > 25 %
+    with pytest.raises(RuntimeError, match='3 of 8 training images'):
+        hook.after_train_epoch(runner)
