@@ -10,13 +10,14 @@ metadata (``preprocess``, ``classes``).
 onnx and onnxruntime are the ``deploy`` extra: ``pip install -e ".[deploy]"``.
 """
 import json
-import time
 import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import nn
+
+from oprl_mm.utils import wall_times
 
 __all__ = [
     'ScoresModel', 'export_onnx', 'verify_onnx', 'onnx_session',
@@ -232,12 +233,6 @@ def verify_onnx(model: nn.Module,
 
 def latency(run, warmup: int = 2, runs: int = 10) -> Tuple[float, float]:
     """Median and fastest wall time in seconds of ``run()`` over ``runs``
-    calls, after ``warmup`` calls."""
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
+    calls, after ``warmup`` calls (:func:`oprl_mm.utils.wall_times`)."""
+    times = wall_times(run, runs, warmup)[0]
     return float(np.median(times)), float(min(times))

@@ -26,6 +26,9 @@ from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
 
 VERIFY_TOOL = 'tools/misc/verify_dataset.py'
+# the key of the (path, reason) pairs a training sample carries for the
+# unreadable files skipped before it (see LoadImageFromFileOrSkip)
+SKIPPED_KEY = 'skipped_images'
 MISSING_REASON = 'file does not exist'
 # Inference refuses images of more pixels than this before decoding them
 # (100 megapixels, 10000 x 10000: 300 MB decoded, several GB once a
@@ -166,9 +169,14 @@ class LoadImageFromFileOrSkip(LoadImageFromFile):
     :class:`UnreadableImageError`, which names it and says why. With
     ``skip_unreadable=True`` the file is logged once and the transform
     returns None, on which mmengine's ``BaseDataset`` draws another sample
-    in training. ``UnreadableImageHook`` collects the skipped files of every
-    dataloader worker (through ``record_file``, which it sets), reports them
-    at the end of training and stops the run when too many are skipped.
+    in training. That sample, read next by the same process, carries the
+    files skipped before it under ``results['skipped_images']`` (a tuple of
+    ``(path, reason)``); ``PackInputs`` with ``'skipped_images'`` in its
+    ``meta_keys`` puts them into the data sample's metainfo, and from the
+    batches ``UnreadableImageHook`` counts them, reports them at the end of
+    training and stops the run when too many are skipped. Nothing has to
+    reach the transform at run time: the record travels with the data, from
+    every dataloader worker and every rank.
 
     Only training pipelines should skip: in test mode mmengine's dataset
     refuses a None sample, so validation and test pipelines keep
@@ -177,10 +185,10 @@ class LoadImageFromFileOrSkip(LoadImageFromFile):
     Args:
         skip_unreadable (bool): return None instead of raising. Defaults to
             False.
-        record_file (str, optional): file that lists the skipped images,
-            shared by the dataloader workers. Set by
-            ``UnreadableImageHook``; without it each process logs each file
-            once and nothing is counted.
+        record_file (str, optional): a file to which the dataloader
+            workers also append each skipped image, once (a path of the
+            user's choice; ``UnreadableImageHook`` does not need it). Without
+            it each process logs each file once.
         **kwargs: the arguments of mmcv's ``LoadImageFromFile``
             (``color_type``, ``imdecode_backend``, ``backend_args`` ...).
     """
@@ -193,6 +201,7 @@ class LoadImageFromFileOrSkip(LoadImageFromFile):
         self.skip_unreadable = skip_unreadable
         self.record_file = record_file
         self._logged = set()
+        self._skipped = []  # since the last sample this process returned
 
     def transform(self, results: dict) -> Optional[dict]:
         path = results['img_path']
@@ -203,9 +212,13 @@ class LoadImageFromFileOrSkip(LoadImageFromFile):
             if not self.skip_unreadable:
                 raise
             self._record(e)
+            self._skipped.append((e.path, e.reason))
             return None
         if self.to_float32:
             img = img.astype(np.float32)
+        if self._skipped:
+            results[SKIPPED_KEY] = tuple(self._skipped)
+            self._skipped = []
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]

@@ -43,6 +43,19 @@ class OneCycleLRMomentum(OneCycleLR):
     plain values only (besides the learning rate schedule's), so checkpoints
     load under ``torch.load(weights_only=True)``.
 
+    Why the momentum is not composed from mmengine's momentum schedulers
+    (mmengine 0.10.7): the one-cycle shape is mmengine's
+    ``OneCycleParamScheduler``, and its ``__init__`` asserts
+    ``param_name == 'lr'``, so ``MomentumSchedulerMixin`` (which schedules
+    ``betas[0]`` through a ``'momentum'`` group key) cannot be mixed into it
+    (``test_mmengine_one_cycle_is_lr_only`` fails the day it can). Two
+    chained ``CosineAnnealingMomentum`` are not the same curve either: the
+    turn of torch's cycle is at step ``pct_start * total_steps - 1``, a
+    fraction in general (10.1 for 37 steps at 0.3), while a scheduler's
+    ``begin``/``end`` are whole steps, and the user would have to repeat the
+    cycle's length and ``pct_start`` in a second scheduler. What is reused
+    is mmengine's learning-rate half, unchanged.
+
     Args:
         base_momentum (float): the low point, at the learning rate's peak.
             Defaults to 0.85 (torch's default).

@@ -49,6 +49,19 @@ def test_loader_raises_or_skips_and_records_once(files, tmp_path):
     assert open(record).read().count(files['empty']) == 1
 
 
+def test_the_next_sample_carries_the_skipped_files(files):
+    """What UnreadableImageHook counts travels with the data: the sample
+    read after a skip lists the skipped files, once."""
+    skip = LoadImageFromFileOrSkip(skip_unreadable=True)
+    assert skip(dict(img_path=files['empty'])) is None
+    assert skip(dict(img_path=files['truncated'])) is None
+    out = skip(dict(img_path=files['good']))
+    assert [p for p, _ in out['skipped_images']] == [
+        files['empty'], files['truncated']]
+    assert dict(out['skipped_images'])[files['empty']] == 'empty file'
+    assert 'skipped_images' not in skip(dict(img_path=files['good']))
+
+
 def test_a_test_mode_dataset_never_skips(files, tmp_path):
     from oprl_mm.datasets import CsvMultiLabel
     (tmp_path / 'list.csv').write_text(

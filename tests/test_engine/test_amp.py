@@ -1,7 +1,6 @@
 """Mixed precision: float16 on a GPU (the lineage's default), bfloat16
 autocast on CPU; SPA's mask and both losses stay sound under either."""
 import os.path as osp
-import time
 
 import pytest
 import torch
@@ -12,6 +11,7 @@ from mmpretrain.structures import DataSample
 
 import oprl_mm  # noqa: F401
 from oprl_mm.models.layers.spa import num_kept_positions
+from oprl_mm.utils import peak_memory_mb, timed
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -85,16 +85,18 @@ def test_r101_coco448_amp_on_gpu(capsys):
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     seen = record_spa(model)
     data = synthetic_batch(8, 448, 80, 'cuda')
-    torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(20):
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        losses = model.train_step(data, optim_wrapper)
-        torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-        check_spa_and_losses(seen[-1:], losses, 0.5, torch.float16)
-    peak = torch.cuda.max_memory_allocated() / 2**30
+
+    def steps():
+        times = []
+        for _ in range(20):
+            seconds, losses = timed(
+                lambda: model.train_step(data, optim_wrapper))
+            times.append(seconds)
+            check_spa_and_losses(seen[-1:], losses, 0.5, torch.float16)
+        return times, losses
+
+    peak_mb, (times, losses) = peak_memory_mb(steps, cuda=True)
+    peak = peak_mb / 1024
     step = sorted(times[5:])[len(times[5:]) // 2]
     with capsys.disabled():
         print(f'\noprl_r101_coco448 AMP, 8 images/GPU at 448: median step '

@@ -74,6 +74,37 @@ def test_class_count_mismatch_in_val_and_test_sets(tmp_path, tiny_data,
         run()
 
 
+def test_class_count_hook_extends_mmpretrain_class_num_check():
+    """mmpretrain's hook, run first, reading the classes of a dataset
+    wrapper (metainfo, no CLASSES attribute), skipping an unset loop."""
+    import types
+
+    from mmengine.dataset import BaseDataset, ConcatDataset
+    from mmpretrain.engine.hooks import ClassNumCheckHook
+    from mmpretrain.registry import HOOKS
+
+    hook = HOOKS.build(dict(type='ClassCountCheckHook'))
+    assert isinstance(hook, ClassNumCheckHook)
+    assert hook.priority == 'VERY_HIGH'
+
+    class Part(BaseDataset):
+        METAINFO = dict(classes=('a', 'b', 'c'))
+
+    parts = [Part(lazy_init=True) for _ in range(2)]
+    wrapper = ConcatDataset(parts, lazy_init=True)
+    assert not hasattr(wrapper, 'CLASSES')
+    head = types.SimpleNamespace(num_classes=4)
+    loader = types.SimpleNamespace(dataset=wrapper)
+    runner = types.SimpleNamespace(
+        model=types.SimpleNamespace(head=head), train_loop=object(),
+        train_dataloader=loader, val_loop=None)
+    with pytest.raises(ValueError, match='train set .*3 classes'):
+        hook.before_train(runner)
+    hook.before_val(runner)  # no val loop: nothing to check
+    head.num_classes = 3
+    hook.before_train(runner)
+
+
 def test_cooccurrence_hook_sets_model_and_ema(tmp_path, tiny_data, tiny_cfg):
     from oprl_mm.engine.hooks import dataset_label_matrix
     from oprl_mm.models.layers import cooccurrence_matrix

@@ -88,3 +88,20 @@ def test_epoch_config_and_resume_follow_torch():
         assert group['lr'] == pytest.approx(ref_group['lr'], rel=1e-12)
         assert group['betas'][0] == pytest.approx(ref_group['betas'][0],
                                                   rel=1e-12)
+
+
+def test_mmengine_one_cycle_is_lr_only():
+    """The reason OneCycleLRMomentum computes beta1 itself: mmengine's
+    one-cycle refuses any parameter but the learning rate. When this fails,
+    compose the momentum from MomentumSchedulerMixin + OneCycleParamScheduler
+    and compare with test_matches_torch_one_cycle."""
+    from mmengine.optim.scheduler import OneCycleParamScheduler
+    from mmengine.optim.scheduler.momentum_scheduler import \
+        MomentumSchedulerMixin
+
+    class OneCycleMomentum(MomentumSchedulerMixin, OneCycleParamScheduler):
+        pass
+
+    opt = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    with pytest.raises(AssertionError, match='only works for learning rate'):
+        OneCycleMomentum(opt, eta_max=0.95, end=10, by_epoch=False)

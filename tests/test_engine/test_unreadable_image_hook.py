@@ -47,7 +47,7 @@ def csv_cfg(tiny_cfg, root, work_dir, skip, max_share=0.5, num_workers=0):
         classes=['a', 'b', 'c'],
         pipeline=[
             dict(type='LoadImageFromFileOrSkip', skip_unreadable=skip),
-            dict(type='PackInputs')
+            dict(type='PackInputs', meta_keys=('img_path', 'skipped_images'))
         ])
     cfg.train_dataloader.dataset = dataset
     val = dict(dataset, ann_file='val.csv', test_mode=True)
@@ -77,6 +77,9 @@ def test_training_skips_and_names_the_bad_image(tmp_path, csv_data,
     log = open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]).read()
     assert '1 unreadable training image(s) of 8 skipped' in log
     assert BAD in log.split('skipped, each replaced')[-1]
+    # the record came with the batches: the hook set nothing in the pipeline
+    loader = runner.train_dataloader.dataset.pipeline.transforms[0]
+    assert loader.record_file is None
 
 
 def test_training_stops_with_the_setting_off(tmp_path, csv_data, tiny_cfg):
@@ -92,3 +95,56 @@ def test_too_many_unreadable_images_stop_the_run(tmp_path, csv_data,
     with pytest.raises(RuntimeError,
                        match=r'1 of 8 training images .*verify_dataset'):
         Runner.from_cfg(cfg).train()
+
+
+def test_every_skipping_config_packs_the_record():
+    """A shipped config whose training pipeline skips also packs
+    `skipped_images`, without which UnreadableImageHook counts nothing."""
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    skipping = 0
+    for path in glob.glob(osp.join(root, 'configs', 'oprl', '**', '*.py'),
+                          recursive=True):
+        try:
+            dataset = Config.fromfile(path).train_dataloader.dataset
+        except ValueError as e:  # an old name that names its replacement
+            assert 'was renamed' in str(e), path
+            continue
+        while 'pipeline' not in dataset and 'dataset' in dataset:
+            dataset = dataset.dataset  # RepeatDataset, ClassBalanced ...
+        pipeline = dataset.get('pipeline', [])
+        if not any(t.type == 'LoadImageFromFileOrSkip'
+                   and t.get('skip_unreadable') for t in pipeline):
+            continue
+        skipping += 1
+        pack = [t for t in pipeline if t.type == 'PackInputs'][0]
+        assert 'skipped_images' in pack.get('meta_keys', ()), path
+    assert skipping > 0
+
+
+def test_the_ranks_pool_their_records(tmp_path, monkeypatch):
+    """What each rank's batches carried is pooled before the share is
+    checked: a file drawn by another rank counts, once, and is written to
+    the record (here two ranks stand in through all_gather_object)."""
+    import types
+
+    from mmengine.structures import BaseDataElement
+
+    from oprl_mm.engine.hooks import unreadable_image_hook as module
+    hook = module.UnreadableImageHook(max_share=0.25, interval=1)
+    runner = types.SimpleNamespace(
+        log_dir=str(tmp_path), train_dataloader=types.SimpleNamespace(
+            dataset=list(range(8))), iter=0)
+    hook.before_train(runner)
+    sample = BaseDataElement(metainfo=dict(skipped_images=(('a.jpg',
+                                                            'empty file'), )))
+    other_rank = {'a.jpg': 'empty file', 'b.jpg': 'cannot decode'}
+    monkeypatch.setattr(module, 'all_gather_object',
+                        lambda obj: [obj, other_rank])
+    hook.after_train_iter(runner, 0, dict(data_samples=[sample]))
+    assert hook.records == {'a.jpg': 'empty file'}  # this rank's own
+    lines = open(tmp_path / RECORD_NAME).read().splitlines()
+    assert lines == ['a.jpg\tempty file', 'b.jpg\tcannot decode']
+    other_rank['c.jpg'] = 'file does not exist'  # 3 of 8 > 25 %
+    with pytest.raises(RuntimeError, match='3 of 8 training images'):
+        hook.after_train_epoch(runner)

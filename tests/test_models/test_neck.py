@@ -92,3 +92,98 @@ def test_weight_matrices_are_xavier_uniform():
         assert values.max() > 0.97 * bound, name
         assert weight.std().item() == pytest.approx(bound / 3**0.5,
                                                     rel=0.05), name
+
+
+def mmcv_encoder_layer(embed_dims, num_heads, feedforward_channels, dropout):
+    """DETR's post-norm layer as mmcv's bricks express it."""
+    from mmcv.cnn.bricks.transformer import BaseTransformerLayer
+    return BaseTransformerLayer(
+        attn_cfgs=dict(
+            type='MultiheadAttention', embed_dims=embed_dims,
+            num_heads=num_heads, attn_drop=dropout, proj_drop=0.,
+            dropout_layer=dict(type='Dropout', drop_prob=dropout),
+            batch_first=True),
+        ffn_cfgs=dict(
+            type='FFN', embed_dims=embed_dims,
+            feedforward_channels=feedforward_channels, num_fcs=2,
+            ffn_drop=dropout, act_cfg=dict(type='ReLU', inplace=True),
+            dropout_layer=None, add_identity=True),
+        operation_order=('self_attn', 'norm', 'ffn', 'norm'),
+        norm_cfg=dict(type='LN'), batch_first=True)
+
+
+# our EncoderLayer's keys -> mmcv's BaseTransformerLayer's
+MMCV_KEYS = (('attn.', 'attentions.0.attn.'), ('ffn.0.', 'ffns.0.layers.0.0.'),
+             ('ffn.3.', 'ffns.0.layers.1.'), ('norm1.', 'norms.0.'),
+             ('norm2.', 'norms.1.'))
+
+
+def to_mmcv_keys(state_dict):
+    renamed = {}
+    for key, value in state_dict.items():
+        old, new = next(pair for pair in MMCV_KEYS if key.startswith(pair[0]))
+        renamed[new + key[len(old):]] = value
+    return renamed
+
+
+def both_layers(dims=32, ffn=64):
+    """Our EncoderLayer and mmcv's, with the same weights, in eval mode."""
+    from oprl_mm.models.necks.transformer_encoder import EncoderLayer
+    torch.manual_seed(0)
+    ours = EncoderLayer(dims, 4, ffn, 0.1).eval()
+    theirs = mmcv_encoder_layer(dims, 4, ffn, 0.1).eval()
+    theirs.load_state_dict(to_mmcv_keys(ours.state_dict()))
+    return ours, theirs
+
+
+class Call(torch.nn.Module):
+    """One signature (tokens, position) for both layers, for the counters."""
+
+    def __init__(self, layer, mmcv):
+        super().__init__()
+        self.layer, self.mmcv = layer, mmcv
+
+    def forward(self, x, pos):
+        return self.layer(x, query_pos=pos) if self.mmcv else \
+            self.layer(x, pos)
+
+
+def test_mmcv_bricks_compute_the_same_layer():
+    """mmcv's BaseTransformerLayer expresses DETR's post-norm layer: the
+    same weights give the same outputs, dropout included (the same random
+    draws in the same order). EncoderLayer's docstring says why it is kept
+    all the same (next test)."""
+    ours, theirs = both_layers()
+    x, pos = torch.randn(2, 12, 32), torch.randn(12, 32)
+    torch.testing.assert_close(
+        theirs(x, query_pos=pos), ours(x, pos), rtol=0, atol=1e-6)
+    ours.train(), theirs.train()
+    torch.manual_seed(1)
+    expected = ours(x, pos)
+    torch.manual_seed(1)
+    torch.testing.assert_close(
+        theirs(x, query_pos=pos), expected, rtol=0, atol=1e-6)
+
+
+def test_mmcv_bricks_count_differently():
+    """thop does not count mmcv's FFN (Table 8's figure would fall), and
+    mmcv's attention asks torch for the attention weights, so mmengine's
+    counter sees another graph (no fused attention)."""
+    thop = pytest.importorskip('thop')
+    from mmengine.analysis import FlopAnalyzer
+    dims, ffn, tokens = 32, 64, 12
+    ours, theirs = both_layers(dims, ffn)
+    x, pos = torch.randn(1, tokens, dims), torch.randn(tokens, dims)
+    ours_macs = thop.profile(Call(ours, False), (x, pos), verbose=False)[0]
+    theirs_macs = thop.profile(Call(theirs, True), (x, pos), verbose=False)[0]
+    # mmcv's FFN is built of mmcv.cnn.Linear, a subclass thop does not match
+    assert ours_macs - theirs_macs == 2 * tokens * dims * ffn
+
+    def uncounted(module):
+        analyzer = FlopAnalyzer(module, (x, pos))
+        analyzer.total()
+        return analyzer.unsupported_ops()
+
+    fused = 'aten::scaled_dot_product_attention'
+    assert fused in uncounted(Call(ours, False))
+    assert fused not in uncounted(Call(theirs, True))

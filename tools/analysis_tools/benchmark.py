@@ -50,19 +50,17 @@ torch.profiler operators that take the most time.
 """
 import argparse
 import copy
-import ctypes
-import gc
 import json
 import os
 import os.path as osp
 import platform
 import statistics
-import time
 from collections import Counter
 
 from mmengine.config import DictAction
 
 from oprl_mm.models.baselines import BASELINES, baseline_model
+from oprl_mm.utils import peak_memory_mb, timed, wall_times
 
 VARIANTS = ('oprl', 'backbone') + BASELINES
 
@@ -222,49 +220,7 @@ class Forward:
             self.model(self.batch, mode='tensor')
 
     def timed(self):
-        import torch
-        if self.cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        self()
-        if self.cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
-
-
-def _read_status(key):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) / 1024  # kB -> MB
-    return None
-
-
-def peak_memory_mb(forward):
-    """Peak memory of one forward pass (see the module docstring)."""
-    import torch
-    gc.collect()
-    if forward.cuda:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-        forward()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() / 2**20
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except OSError:
-        pass
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # resets VmHWM to the current RSS
-    except OSError:
-        return None
-    before = _read_status('VmRSS')
-    forward()
-    peak = _read_status('VmHWM')
-    if before is None or peak is None:
-        return None
-    return peak - before
+        return timed(self)[0]
 
 
 def profile_oprl(model, batch, device, amp, runs):
@@ -278,26 +234,17 @@ def profile_oprl(model, batch, device, amp, runs):
         dtype=torch.float16 if cuda else torch.bfloat16,
         enabled=amp)
 
-    def timed(fn, *args):
-        times = []
-        out = None
-        for _ in range(runs):
-            if cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            out = fn(*args)
-            if cuda:
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+    def median_ms(fn, *args):
+        times, out = wall_times(lambda: fn(*args), runs)
         return out, statistics.median(times) * 1000
 
     with torch.inference_mode(), torch.autocast(**autocast):
-        feats, t_backbone = timed(model.backbone, batch)
+        feats, t_backbone = median_ms(model.backbone, batch)
         if model.with_neck:
-            feats, t_neck = timed(model.neck, feats)
+            feats, t_neck = median_ms(model.neck, feats)
         else:
             t_neck = 0.0
-        _, t_head = timed(model.head, feats)
+        _, t_head = median_ms(model.head, feats)
         activities = [ProfilerActivity.CPU] + (
             [ProfilerActivity.CUDA] if cuda else [])
         with profile(activities=activities) as prof:
@@ -380,7 +327,7 @@ def measure_batch(rows, models, bs, img_size, args):
         f'{n} {rows[n]["throughput"][str(bs)]:.2f} img/s' for n in forwards))
     if bs == max(args.batch_sizes):
         for name, forward in forwards.items():
-            mem = peak_memory_mb(forward)
+            mem = peak_memory_mb(forward, forward.cuda)[0]
             rows[name]['peak_mem_MB'] = None if mem is None else round(mem, 1)
 
 

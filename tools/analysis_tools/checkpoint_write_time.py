@@ -16,7 +16,6 @@ import io
 import os
 import shutil
 import statistics
-import time
 
 import torch
 from mmengine.fileio import LocalBackend
@@ -24,6 +23,7 @@ from mmpretrain.registry import MODELS, OPTIMIZERS
 
 from oprl_mm.engine.hooks.atomic_checkpoint_hook import AtomicLocalBackend
 from oprl_mm.engine.runner_setup import load_config
+from oprl_mm.utils import timed
 
 
 def training_checkpoint(config: str) -> bytes:
@@ -60,9 +60,8 @@ def main():
             for name, backend in (('in place', LocalBackend()),
                                   ('atomic', AtomicLocalBackend())):
                 path = os.path.join(args.out_dir, 'epoch_1.pth')
-                start = time.perf_counter()
-                backend.put(data, path)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(
+                    timed(lambda: backend.put(data, path))[0])
                 os.remove(path)
     finally:
         shutil.rmtree(args.out_dir)

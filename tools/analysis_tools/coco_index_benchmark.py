@@ -28,9 +28,10 @@ import os.path as osp
 import platform
 import statistics
 import tempfile
-import time
 
 import numpy as np
+
+from oprl_mm.utils import timed
 
 # COCO's 80 category ids: 1..90 with ten ids unused.
 COCO_CAT_IDS = [
@@ -125,11 +126,10 @@ def _annotations(rng, labelled, num_anns: int) -> list:
 
 
 def time_call(fn):
-    """Run ``fn`` once; return (seconds, result)."""
+    """Run ``fn`` once, after a garbage collection; return (seconds,
+    result)."""
     gc.collect()
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    return timed(fn)
 
 
 def time_both(ann_file: str, img_dir: str, repeats: int):
@@ -180,12 +180,12 @@ def main():
     ann_file = osp.join(tmp, 'instances_bench.json')
     img_dir = osp.join(tmp, 'images')
     os.makedirs(img_dir)
-    start = time.perf_counter()
-    write_instances(ann_file, args.num_images, args.num_anns,
-                    args.empty_ratio, args.seed)
+    seconds = timed(lambda: write_instances(
+        ann_file, args.num_images, args.num_anns, args.empty_ratio,
+        args.seed))[0]
     print(f'wrote {ann_file} ({osp.getsize(ann_file) / 2**20:.0f} MiB, '
           f'{args.num_images} images, {args.num_anns} annotations) in '
-          f'{time.perf_counter() - start:.0f} s')
+          f'{seconds:.0f} s')
     print_results(*time_both(ann_file, img_dir, args.repeats))
     if not args.keep:
         os.remove(ann_file)

@@ -41,6 +41,8 @@ import sys
 import tempfile
 import time
 
+from oprl_mm.utils import memory_mb, timed, wall_times
+
 FAITHFUL_CONFIG = 'configs/oprl/oprl_r101_coco448.py'
 LINEAR_CONFIG = 'configs/oprl/oprl_r101_openimages448.py'
 LINEAR_OPTIONS = ('embed_dims', 'cooccurrences_per_class',
@@ -69,14 +71,6 @@ def parse_args():
 
 
 # ------------------------------------------------------------ worker side
-def _status_mb(key):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) / 1024
-    return None
-
-
 def head_cfg(head: str, num_classes: int) -> dict:
     """The neck and head configs of one variant at C classes."""
     from mmengine.config import Config
@@ -131,12 +125,8 @@ def measure_cost(head: str, num_classes: int, runs: int) -> None:
     report(params=parameter_count(model)[''])
     feat = torch.randn(1, *FEAT_SHAPE)
     with torch.inference_mode():
-        model(feat)  # warm-up
-        times = []
-        for _ in range(runs):
-            start = time.process_time()
-            model(feat)
-            times.append(time.process_time() - start)
+        times = wall_times(
+            lambda: model(feat), runs, warmup=1, clock=time.process_time)[0]
     report(cpu_ms=1000 * statistics.median(times))
     analyzer = FlopAnalyzer(model, (feat, ))
     analyzer.set_op_handle('aten::embedding_bag', embedding_bag_flop_jit)
@@ -176,19 +166,21 @@ def measure_step(head: str, num_classes: int) -> dict:
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     labels = [torch.tensor([0, num_classes - 1]), torch.tensor([1])]
     samples = [DataSample().set_gt_label(lab) for lab in labels]
-    before_mb = _status_mb('VmRSS')
-    start = time.process_time()
-    if head == 'full':
-        losses = model(inputs, samples, mode='loss')
-    else:
-        losses = model.head.loss(model.neck((inputs, )), samples)
-    sum(losses.values()).backward()
-    optimizer.step()
-    optimizer.zero_grad()
+    def step():
+        if head == 'full':
+            losses = model(inputs, samples, mode='loss')
+        else:
+            losses = model.head.loss(model.neck((inputs, )), samples)
+        sum(losses.values()).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    before_mb = memory_mb('VmRSS')
+    step_s = timed(step, clock=time.process_time)[0]
     return dict(
-        step_s=time.process_time() - start,
+        step_s=step_s,
         rss_before_step_mb=before_mb,
-        peak_mb=_status_mb('VmHWM'))
+        peak_mb=memory_mb('VmHWM'))
 
 
 def worker(mode: str, head: str, num_classes: str) -> None:
@@ -204,16 +196,8 @@ def worker(mode: str, head: str, num_classes: str) -> None:
 
 # ------------------------------------------------------------ parent side
 def _rss_gb(pid: int) -> float:
-    total = 0
-    for p in [pid] + _children(pid):
-        try:
-            with open(f'/proc/{p}/status') as f:
-                for line in f:
-                    if line.startswith('VmRSS:'):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 2**20
+    return sum(memory_mb('VmRSS', p) or 0
+               for p in [pid] + _children(pid)) / 1024
 
 
 def _children(pid: int) -> list:

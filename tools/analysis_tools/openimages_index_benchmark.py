@@ -22,7 +22,6 @@ computes from them (``--cooccurrence``)::
         --num-images 1000000 --repeats 3 --cooccurrence
 """
 import argparse
-import gc
 import os
 import os.path as osp
 import platform
@@ -32,6 +31,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from oprl_mm.utils import peak_memory_mb, timed
 
 NUM_DESCRIBED = 19_957
 NUM_TRAINABLE = 9_605
@@ -109,24 +110,25 @@ def write_labels(path: str, num_images: int, rows_per_image: float,
     return num_rows
 
 
-def _status_mb(key: str) -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) / 1024
-    return float('nan')
+def write_set(root: str, path: str, args) -> int:
+    """Write the class files and the label file; the number of rows."""
+    described, trainable = write_classes(root, args.seed)
+    return write_labels(path, args.num_images, args.rows_per_image,
+                        described, trainable, args.seed)
 
 
 def build(root: str):
+    """The dataset, its wall and CPU seconds, and its peak memory (MB)."""
     from oprl_mm.datasets import OpenImages
-    gc.collect()
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset VmHWM to the current resident size
-    before = _status_mb('VmRSS')
-    start, cpu = time.perf_counter(), time.process_time()
-    ds = OpenImages(root, split='train', check_images=False)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return ds, seconds, cpu, _status_mb('VmHWM') - before
+
+    def index():
+        return OpenImages(root, split='train', check_images=False)
+
+    def wall_and_cpu():
+        return timed(lambda: timed(index), clock=time.process_time)
+
+    peak, (cpu, (seconds, ds)) = peak_memory_mb(wall_and_cpu)
+    return ds, seconds, cpu, float('nan') if peak is None else peak
 
 
 def main():
@@ -136,13 +138,10 @@ def main():
     os.makedirs(osp.join(root, 'train'), exist_ok=True)
     path = osp.join(root, 'oidv6-train-annotations-human-imagelabels.csv')
     try:
-        start = time.perf_counter()
-        described, trainable = write_classes(root, args.seed)
-        num_rows = write_labels(path, args.num_images, args.rows_per_image,
-                                described, trainable, args.seed)
+        seconds, num_rows = timed(lambda: write_set(root, path, args))
         print(f'wrote {num_rows:,} rows, {args.num_images:,} images, '
-              f'{osp.getsize(path) / 2**30:.2f} GiB in '
-              f'{time.perf_counter() - start:.0f} s', flush=True)
+              f'{osp.getsize(path) / 2**30:.2f} GiB in {seconds:.0f} s',
+              flush=True)
         times, cpus, peaks = [], [], []
         for _ in range(args.repeats):
             ds, seconds, cpu, peak = build(root)
@@ -165,12 +164,14 @@ def main():
               f'{os.cpu_count()} CPUs')
         if args.cooccurrence:
             from oprl_mm.models.layers import cooccurrence_matrix_from_pairs
-            start = time.perf_counter()
-            rows, cols = ds.positive_label_pairs()
-            matrix = cooccurrence_matrix_from_pairs(rows, cols, NUM_TRAINABLE)
+            def cooccurrence():
+                rows, cols = ds.positive_label_pairs()
+                return len(rows), cooccurrence_matrix_from_pairs(
+                    rows, cols, NUM_TRAINABLE)
+
+            seconds, (num_pairs, matrix) = timed(cooccurrence)
             print(f'A ({matrix.shape[0]} x {matrix.shape[1]}) from '
-                  f'{len(rows):,} positive pairs in '
-                  f'{time.perf_counter() - start:.1f} s')
+                  f'{num_pairs:,} positive pairs in {seconds:.1f} s')
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -54,6 +54,8 @@ import time
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from oprl_mm.utils import timed
+
 # attention_localization.py sits beside this file
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
@@ -202,9 +204,7 @@ def run_one(cfg: Config, variant: str, seed: int, work_root: str,
     # validation once, after the last epoch (the measures come after)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
     runner = Runner.from_cfg(cfg)
-    start = time.time()
-    runner.train()
-    train_s = time.time() - start
+    train_s = timed(runner.train)[0]
     del runner
     checkpoint = osp.join(cfg.work_dir,
                           f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -404,6 +404,15 @@ def _schedule(todo, running, base, env, args):
             print(f'{variant} seed {seed} done', flush=True)
 
 
+def run_todo(cfg, args, todo):
+    """Train and evaluate each (variant, seed) of ``todo``."""
+    if args.jobs > 1:
+        run_in_processes(todo, args)
+    else:
+        for variant, seed in todo:
+            run_and_save(cfg, args, variant, seed)
+
+
 def main(argv=None):
     args = parse_args(argv)
     import oprl_mm  # noqa: F401
@@ -423,13 +432,7 @@ def main(argv=None):
     todo = [(v, s) for s in args.seeds for v in args.variants
             if not (args.resume and osp.isfile(
                 result_file(args.work_dir, v, s)))]
-    start = time.time()
-    if args.jobs > 1:
-        run_in_processes(todo, args)
-    else:
-        for variant, seed in todo:
-            run_and_save(cfg, args, variant, seed)
-    wall = time.time() - start
+    wall = timed(lambda: run_todo(cfg, args, todo))[0]
     results = []
     for seed in args.seeds:
         for variant in args.variants:

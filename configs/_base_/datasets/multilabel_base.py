@@ -41,7 +41,13 @@ def _pipelines(img_size, randaugment=randaugment):
         # colour, on every image, after the resize and before RandAugment.
         dict(type='RandomColorCutout', size_ratio=0.5, prob=1.0),
         randaugment,
-        dict(type='PackInputs'),
+        # `skipped_images`: the unreadable files a sample stands in for,
+        # which UnreadableImageHook counts from the batches
+        dict(
+            type='PackInputs',
+            meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor', 'flip', 'flip_direction',
+                       'skipped_images')),
     ]
     test = [
         # never skips: an unreadable image is an error naming the file

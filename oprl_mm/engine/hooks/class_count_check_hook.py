@@ -1,6 +1,6 @@
 """Stops a run whose dataset and head disagree on the number of classes."""
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmpretrain.engine.hooks import ClassNumCheckHook
 from mmpretrain.registry import HOOKS
 
 
@@ -27,32 +27,44 @@ def check_class_count(model, dataset, split: str) -> None:
 
 
 @HOOKS.register_module()
-class ClassCountCheckHook(Hook):
-    """Check the class count of the train, val and test sets against the head.
+class ClassCountCheckHook(ClassNumCheckHook):
+    """mmpretrain's ``ClassNumCheckHook``, with what a run here needs added.
 
-    One place for the check, before anything runs on a split: training
-    stops before its first iteration, validation and testing before their
-    first batch. mmpretrain's ``ClassNumCheckHook`` asserts the same; this
-    one raises an error that says which split and which setting to fix.
+    The same check at the same events: the head's ``num_classes`` against
+    the class names of the train, val and test sets, before training starts
+    and before the first batch of validation and testing. What the parent
+    lacks, and this subclass adds:
+
+    * priority ``VERY_HIGH`` (the parent's is ``NORMAL``): the check runs
+      before hooks that size buffers by the class count, such as
+      ``CooccurrenceHook``, which would otherwise fail first with a shape
+      error;
+    * a ``ValueError`` that names the split and the setting to change
+      (:func:`check_class_count`) instead of a bare assertion;
+    * the class names are read from ``metainfo``, which mmengine's dataset
+      wrappers (``ConcatDataset``, ``RepeatDataset`` ...) also carry,
+      rather than mmpretrain's ``CLASSES`` attribute, which they lack;
+    * a split whose loop is unset (a loop built and run by hand) is skipped
+      instead of failing on the missing dataloader.
     """
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        self._check(runner, 'train')
+        self._check_split(runner, 'train')
 
     def before_val(self, runner) -> None:
-        self._check(runner, 'val')
+        self._check_split(runner, 'val')
 
     def before_test(self, runner) -> None:
-        self._check(runner, 'test')
+        self._check_split(runner, 'test')
 
-    @staticmethod
-    def _check(runner, split: str) -> None:
-        # a loop run by hand (e.g. a TestLoop on another split) may leave the
-        # configured one unset: there is then nothing configured to check
+    def _check_split(self, runner, split: str) -> None:
         if getattr(runner, f'{split}_loop') is None:
             return
-        check_class_count(runner.model,
-                          getattr(runner, f'{split}_dataloader').dataset,
-                          split)
+        self._check_head(runner,
+                         getattr(runner, f'{split}_dataloader').dataset,
+                         split)
+
+    def _check_head(self, runner, dataset, split: str = 'given') -> None:
+        check_class_count(runner.model, dataset, split)

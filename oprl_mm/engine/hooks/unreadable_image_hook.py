@@ -1,33 +1,26 @@
 """Counts the training images that ``LoadImageFromFileOrSkip`` skipped."""
 import os.path as osp
-from typing import List
+from typing import Optional
 
-from mmengine.dist import broadcast_object_list, is_main_process
+from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-from oprl_mm.datasets.loading import (VERIFY_TOOL, LoadImageFromFileOrSkip,
-                                      read_records)
+from oprl_mm.datasets.loading import SKIPPED_KEY, VERIFY_TOOL
 
 RECORD_NAME = 'unreadable_images.txt'
 
 
-def skipping_loaders(dataset) -> List[LoadImageFromFileOrSkip]:
-    """The ``LoadImageFromFileOrSkip(skip_unreadable=True)`` transforms of a
-    dataset's pipeline, through dataset wrappers (Repeat, Concat ...)."""
-    found = []
-    datasets = [dataset]
-    while datasets:
-        ds = datasets.pop()
-        datasets += list(getattr(ds, 'datasets', None) or [])
-        if getattr(ds, 'dataset', None) is not None:
-            datasets.append(ds.dataset)
-        transforms = getattr(getattr(ds, 'pipeline', None), 'transforms', [])
-        found += [
-            t for t in transforms
-            if isinstance(t, LoadImageFromFileOrSkip) and t.skip_unreadable
-        ]
-    return found
+def skipped_in_batch(data_batch: Optional[dict]) -> dict:
+    """``{path: reason}`` of the unreadable files that the samples of a
+    training batch were drawn in place of (their ``skipped_images``
+    metainfo, see ``LoadImageFromFileOrSkip``)."""
+    samples = (data_batch or {}).get('data_samples') or []
+    return {
+        path: reason
+        for sample in samples
+        for path, reason in sample.metainfo.get(SKIPPED_KEY, ())
+    }
 
 
 @HOOKS.register_module()
@@ -37,15 +30,18 @@ class UnreadableImageHook(Hook):
 
     A training pipeline whose ``LoadImageFromFileOrSkip`` has
     ``skip_unreadable=True`` trains on another sample in place of an
-    unreadable file. Dataloader workers are separate processes, so before
-    training this hook points those transforms at one record file in the
-    run's log dir, where each skipped file is listed once with its reason.
-    Every ``interval`` iterations and at each epoch's end the hook reads it
-    (on the main process, which tells the others) and stops the run when
-    more than ``max_share`` of the training images are unreadable; at the
-    end of training it logs how many were skipped and which.
+    unreadable file, and that sample carries the skipped file in its
+    ``skipped_images`` metainfo (``PackInputs`` must list the key in its
+    ``meta_keys``, as ``configs/_base_/datasets/multilabel_base.py`` does).
+    The hook reads it from each training batch, so the record comes from
+    every dataloader worker and rank with the data, and nothing is written
+    into the pipeline. Every ``interval`` iterations and at each epoch's end
+    the ranks pool their records; the run stops when more than
+    ``max_share`` of the training images are unreadable. The list goes to
+    ``unreadable_images.txt`` in the run's log dir, and at the end of
+    training to the log.
 
-    Without such a transform in the training pipeline the hook does nothing.
+    A pipeline that never skips gives the hook nothing to count.
 
     Args:
         max_share (float): largest share of unreadable training images a
@@ -63,27 +59,47 @@ class UnreadableImageHook(Hook):
         self.interval = interval
         self.record_file = None
         self.num_images = 0
+        self.records = {}
 
     def before_train(self, runner) -> None:
-        dataset = runner.train_dataloader.dataset
-        loaders = skipping_loaders(dataset)
-        if not loaders:
-            self.record_file = None
-            return
         self.record_file = osp.join(runner.log_dir, RECORD_NAME)
-        self.num_images = len(dataset)
-        # set before the dataloader starts (and forks) its workers
-        for loader in loaders:
-            loader.record_file = self.record_file
+        self.num_images = len(runner.train_dataloader.dataset)
+        self.records = {}
 
-    def _records(self) -> dict:
-        records = [read_records(self.record_file) if is_main_process()
-                   else None]
-        broadcast_object_list(records, src=0)
-        return records[0]
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self.records.update(skipped_in_batch(data_batch))
+        if self.every_n_train_iters(runner, self.interval):
+            self._check()
 
-    def _check(self, runner) -> None:
-        records = self._records()
+    def after_train_epoch(self, runner) -> None:
+        self._check()
+
+    def after_train(self, runner) -> None:
+        records = self._pooled()
+        if not records:
+            return
+        listed = '\n'.join(f'  {p}: {r}' for p, r in records.items())
+        runner.logger.warning(
+            f'{len(records)} unreadable training image(s) of '
+            f'{self.num_images} skipped, each replaced by another sample '
+            f'(list in {self.record_file}):\n{listed}')
+
+    def _pooled(self) -> dict:
+        """The records of every rank (a collective: all ranks call it at the
+        same iterations), written to ``record_file`` by the main one."""
+        records = {}
+        for part in all_gather_object(self.records):
+            for path, reason in part.items():
+                records.setdefault(path, reason)
+        if records and is_main_process():
+            with open(self.record_file, 'w', encoding='utf-8') as f:
+                f.writelines(f'{p}\t{" ".join(r.split())}\n'
+                             for p, r in records.items())
+        return records
+
+    def _check(self) -> None:
+        records = self._pooled()
         share = len(records) / max(self.num_images, 1)
         if share > self.max_share:
             first = '; '.join(
@@ -94,26 +110,3 @@ class UnreadableImageHook(Hook):
                 f'{self.max_share:.2%} of UnreadableImageHook: check the '
                 f'dataset with `python {VERIFY_TOOL} CONFIG --split train`. '
                 f'First ones: {first}. All: {self.record_file}')
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
-        if self.record_file and self.every_n_train_iters(
-                runner, self.interval):
-            self._check(runner)
-
-    def after_train_epoch(self, runner) -> None:
-        if self.record_file:
-            self._check(runner)
-
-    def after_train(self, runner) -> None:
-        if not self.record_file:
-            return
-        records = self._records()
-        if not records:
-            runner.logger.info('no unreadable training image was skipped')
-            return
-        listed = '\n'.join(f'  {p}: {r}' for p, r in records.items())
-        runner.logger.warning(
-            f'{len(records)} unreadable training image(s) of '
-            f'{self.num_images} skipped, each replaced by another sample '
-            f'(list in {self.record_file}):\n{listed}')

@@ -130,6 +130,23 @@ class EncoderLayer(nn.Module):
     self-attention and a ReLU feed-forward network, each followed by dropout,
     a residual connection and LayerNorm; the positional encoding enters the
     queries and keys only.
+
+    Why not mmcv's ``BaseTransformerLayer`` (mmcv-lite 2.2.0) with
+    ``operation_order=('self_attn', 'norm', 'ffn', 'norm')``: it computes
+    this layer, the same weights giving the same outputs within 1e-6 in
+    eval and train mode, but it changes what the counters behind Table 8
+    see. Its ``FFN`` is built of ``mmcv.cnn.Linear``, a subclass of
+    ``nn.Linear`` that thop (which matches module types exactly) does not
+    count: OPRL-R101's 34.7 G multiply-adds at 448 would drop by the FFN's
+    2 N D F = 2 x 196 x 2048 x 1280 = 1.03 G. Its ``MultiheadAttention`` calls torch's with the default
+    ``need_weights=True``, which forms the head-averaged attention weights
+    instead of taking the fused ``scaled_dot_product_attention`` path, a
+    different graph for mmengine's counter and more work per forward. It
+    would also rename every parameter (``attn.*`` ->
+    ``attentions.0.attn.*``, ``ffn.0.*`` -> ``ffns.0.layers.0.0.*`` ...).
+    ``test_mmcv_bricks_compute_the_same_layer`` and
+    ``test_mmcv_bricks_count_differently`` in
+    ``tests/test_models/test_neck.py`` show it.
     """
 
     def __init__(self, embed_dims: int, num_heads: int,
