@@ -49,6 +49,7 @@ def test_two_configs_one_seed_then_resume(tmp_path, capsys):
     assert 'val_shift dependents/mAP' in table
     paired = table[table.index('minus `oprl`'):]
     assert '| linear |' in paired and '| oprl |' not in paired
+    assert '/1 < 0)' in paired  # seeds below the reference
 
     # finished runs are read, not rerun
     log = tmp_path / 'oprl_seed0' / 'train.log'

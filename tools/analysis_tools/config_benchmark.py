@@ -19,7 +19,9 @@ sweep resumes where it stopped. ``--jobs 2`` runs two at a time, each with
 half the cores. A failed run stops the sweep (no further run starts, the
 running ones are killed) and names its log. The table gives mean ± std over
 seeds per config, and each config minus the reference (the first config, or
-``--reference``) of the same seed, mean ± std over seeds.
+``--reference``) of the same seed, mean ± std over seeds and the number of
+seeds whose difference is below 0. A rerun with other ``--keys`` only
+tabulates the finished runs again.
 """
 import argparse
 import glob
@@ -148,6 +150,12 @@ def _cell(values):
     return f'{np.nanmean(values):.2f} ± {np.nanstd(values):.2f}'
 
 
+def _paired_cell(diffs):
+    """Mean ± std of paired differences, and how many seeds are below 0."""
+    values = np.asarray(diffs, dtype=float)
+    return f'{_cell(values)} ({int((values < 0).sum())}/{len(values)} < 0)'
+
+
 def columns(results, keys, splits):
     """(header, getter) of every figure some run reports."""
     cols = [(f'val {k}', 'val', k) for k in keys]
@@ -175,10 +183,11 @@ def tables(results, names, keys, splits, reference) -> str:
             diffs = [get(r) - get(ref[r['seed']]) for r in rows
                      if r['seed'] in ref and get(r) is not None
                      and get(ref[r['seed']]) is not None]
-            cells.append(_cell(diffs) if diffs else '-')
+            cells.append(_paired_cell(diffs) if diffs else '-')
         paired += f'| {name} | ' + ' | '.join(cells) + ' |\n'
     return (text + f'\nEach config minus `{reference}` of the same seed, '
-            'mean ± std over seeds:\n\n' + paired)
+            'mean ± std over seeds (in brackets: the seeds whose difference '
+            'is below 0):\n\n' + paired)
 
 
 def run_all(todo, args, threads):
