@@ -12,7 +12,7 @@ import os.path as osp
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from oprl_mm.apis.cli import add_launcher_args, add_model_args
+from oprl_cli.args import add_launcher_args, add_model_args
 
 # the file formats mmengine's dump writes the metrics in
 METRIC_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -61,10 +61,8 @@ def add_evaluators(cfg, args) -> None:
 
 def main():
     args = parse_args()
-    from oprl_mm.apis.cli import config_from_args
-    from oprl_mm.engine.runner_setup import (setup_launcher,
-                                             teardown_distributed)
-    from oprl_mm.apis.cli import check_output_file
+    from oprl_cli.args import check_output_file, config_from_args
+    from oprl_cli.launch import setup_launcher, teardown_distributed
     from oprl_mm.engine.strict_load import runner_load_strict
 
     if not osp.isfile(args.checkpoint):

@@ -262,7 +262,7 @@ def test_infer_tool_refuses_a_checkpoint_without_cooccurrence(
 def test_infer_tool_checks_out_before_the_work(tiny_model, synth_images,
                                                run_tool, tmp_path,
                                                monkeypatch):
-    import oprl_mm.apis.cli as cli
+    import oprl_cli.args as cli
 
     def no_model(*args, **kwargs):
         raise AssertionError('the model was built before the check')

@@ -119,7 +119,7 @@ def test_oprl_r101_size_matches_table8():
     pytest.importorskip('thop')
     from mmengine.analysis import parameter_count
 
-    from oprl_mm.apis import load_config
+    from oprl_cli.launch import load_config
     tool = runpy.run_path(osp.join(REPO, 'tools/analysis_tools/benchmark.py'))
     cfg = load_config(osp.join(REPO, 'configs/oprl/oprl_r101_coco448.py'),
                       None)
@@ -184,7 +184,7 @@ def test_calibration_from_the_test_dump(tiny_model, run_tool, tmp_path):
 def test_the_tools_share_one_thr_parser(tmp_path):
     import argparse
 
-    from oprl_mm.apis.cli import add_model_args, parse_thr
+    from oprl_cli.args import add_model_args, parse_thr
     assert parse_thr('0.3') == 0.3
     file = tmp_path / 'thr.json'
     file.write_text('{}')

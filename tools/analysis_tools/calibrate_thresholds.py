@@ -30,8 +30,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
-from oprl_mm.apis.cli import add_model_args
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.args import add_model_args  # noqa: E402
 
 
 def parse_args():
@@ -190,7 +193,7 @@ def evaluate(args, predictions, thresholds, calibrated, split):
 def main():
     args = parse_args()
     from oprl_mm.apis import f1_optimal_thresholds
-    from oprl_mm.apis.cli import config_from_args
+    from oprl_cli.args import config_from_args
 
     cfg = config_from_args(args)
     predictions = Predictions(args, cfg)
