@@ -33,3 +33,40 @@ def test_the_moved_modules_work_from_tools():
     from oprl_cli.args import add_model_args, parse_thr  # noqa: F401
     from oprl_cli.dataset_check import verify_dataset  # noqa: F401
     from oprl_cli.launch import load_config, setup_launcher  # noqa: F401
+
+
+@pytest.mark.parametrize('package,name,replacement', [
+    ('oprl_mm.apis', 'thresholded_metrics', 'multilabel_metrics'),
+    ('oprl_mm.apis.calibration', 'thresholded_metrics', 'multilabel_metrics'),
+    ('oprl_mm.evaluation', 'MLCScoreDump', 'DumpResults'),
+    ('oprl_mm.evaluation', 'load_score_dump', 'DumpResults'),
+    ('oprl_mm.engine', 'dataset_label_matrix', 'dataset_label_pairs'),
+    ('oprl_mm.engine.hooks', 'dataset_label_matrix', 'dataset_label_pairs'),
+])
+def test_removed_names_name_their_replacement(package, name, replacement):
+    with pytest.raises(ImportError, match=replacement):
+        exec(f'from {package} import {name}', {})
+
+
+def test_a_config_with_the_removed_dump_metric_names_dump_results():
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import init_default_scope
+
+    import oprl_mm  # noqa: F401
+    init_default_scope('mmpretrain')
+    with pytest.raises(KeyError, match='DumpResults'):
+        Evaluator([dict(type='MLCScoreDump', out_file='x.pth')])
+    # the replacement builds from the same registry
+    Evaluator([dict(type='DumpResults', out_file_path='x.pkl')])
+
+
+def test_no_attribute_is_stored_without_a_reader():
+    from mmpretrain.registry import MODELS
+
+    from oprl_mm.models.layers import SemanticAssociationGCN
+    head = MODELS.build(
+        dict(type='OPRLHead', num_classes=3, in_channels=8, label_dims=4))
+    assert not hasattr(head, 'label_dims')
+    assert head.ctransform.out_channels == 4
+    gcn = SemanticAssociationGCN(num_classes=3, embed_dims=4, num_layers=2)
+    assert not hasattr(gcn, 'num_layers') and len(gcn.weights) == 2

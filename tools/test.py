@@ -16,6 +16,8 @@ from oprl_cli.args import add_launcher_args, add_model_args
 
 # the file formats mmengine's dump writes the metrics in
 METRIC_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+# what mmengine's DumpResults metric writes (--dump)
+DUMP_FORMATS = ('.pkl', '.pickle')
 
 
 def parse_args():
@@ -26,9 +28,9 @@ def parse_args():
         '--out', help='dump the metrics to this json/pkl file')
     parser.add_argument(
         '--dump',
-        help='also save every image\'s scores and MLCMetric targets to this '
-        'file, for tools/analysis_tools/calibrate_thresholds.py '
-        '--predictions')
+        help='also save every image\'s predictions to this .pkl file '
+        '(mmengine\'s DumpResults), for '
+        'tools/analysis_tools/calibrate_thresholds.py --predictions')
     parser.add_argument(
         '--per-class',
         action='store_true',
@@ -55,7 +57,7 @@ def add_evaluators(cfg, args) -> None:
         if isinstance(evaluators, dict):
             evaluators = [evaluators]
         cfg.test_evaluator = list(evaluators) + [
-            dict(type='MLCScoreDump', out_file=args.dump)
+            dict(type='DumpResults', out_file_path=args.dump)
         ]
 
 
@@ -74,6 +76,10 @@ def main():
         raise ValueError(f'--out {args.out}: the metrics are written as '
                          f'one of {", ".join(METRIC_FORMATS)}; give a file '
                          'name with one of these extensions')
+    if args.dump and not args.dump.endswith(DUMP_FORMATS):
+        raise ValueError(f'--dump {args.dump}: the predictions are written '
+                         "by mmengine's DumpResults as a pickle; give a file "
+                         f'name ending in {" or ".join(DUMP_FORMATS)}')
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = None  # loaded strictly below, not leniently by mmengine

@@ -168,7 +168,6 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
         self.keep_class_maps = keep_class_maps
-        self.label_dims = label_dims
         dims = label_dims or in_channels  # d, the width of X
 
         self.saliency_map = nn.Conv2d(in_channels, num_classes, 1)  # Map

@@ -233,7 +233,6 @@ class SemanticAssociationGCN(nn.Module):
                  cooccurrence_topk: Optional[int] = None):
         super().__init__()
         self.num_classes = num_classes
-        self.num_layers = num_layers
         self.use_average_message = use_average_message
         self.cooccurrence_topk = cooccurrence_topk
         self.weights = nn.ModuleList(
