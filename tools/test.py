@@ -61,15 +61,11 @@ def add_evaluators(cfg, args) -> None:
         ]
 
 
-def main():
-    args = parse_args()
-    from oprl_cli.args import check_output_file, config_from_args
-    from oprl_cli.launch import setup_launcher, teardown_distributed
-    from oprl_mm.engine.strict_load import runner_load_strict
+def check_outputs(args) -> None:
+    """``--out`` and ``--dump``: writable files of a format that fits,
+    checked before the first image."""
+    from oprl_cli.args import check_output_file
 
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint {args.checkpoint!r} does not exist')
     for option in ('out', 'dump'):
         check_output_file(getattr(args, option), f'--{option}')
     if args.out and not args.out.endswith(METRIC_FORMATS):
@@ -80,6 +76,18 @@ def main():
         raise ValueError(f'--dump {args.dump}: the predictions are written '
                          "by mmengine's DumpResults as a pickle; give a file "
                          f'name ending in {" or ".join(DUMP_FORMATS)}')
+
+
+def main():
+    args = parse_args()
+    from oprl_cli.args import config_from_args
+    from oprl_cli.launch import setup_launcher, teardown_distributed
+    from oprl_mm.engine.strict_load import runner_load_strict
+
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint {args.checkpoint!r} does not exist')
+    check_outputs(args)
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = None  # loaded strictly below, not leniently by mmengine

@@ -20,7 +20,6 @@ import time
 
 from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
-from mmengine.utils import import_modules_from_strings
 
 # tools/ holds oprl_cli, the tools' shared command-line plumbing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -93,11 +92,9 @@ def make_progress():
 
 def read_config(args) -> Config:
     """The config with ``--cfg-options`` applied and its imports done."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg['custom_imports'])
+    from oprl_cli.launch import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
     import oprl_mm  # noqa: F401  registers the oprl-mm datasets
     return cfg
 
