@@ -7,10 +7,9 @@ import torch
 from mmengine.dataset import pseudo_collate
 from torch import Tensor
 
-from ..evaluation.localization import (box_attention_share,  # noqa: F401
-                                       box_pointing_hits, class_box_masks,
-                                       upsample_maps)
-from ..evaluation.localization import AttentionLocalization
+from ..evaluation.localization import (AttentionLocalization,  # noqa: F401
+                                       box_attention_share, box_pointing_hits,
+                                       class_box_masks, upsample_maps)
 from ..models.heads import ClassMapsMixin
 from ..models.layers import SpatialPurifiedAttention
 
