@@ -4,6 +4,8 @@ A user's script or config that still uses an old name gets an error that
 says what replaces it, instead of Python's bare ``cannot import name`` or
 mmengine's ``not in the registry``.
 """
+import importlib.abc
+import sys
 from typing import Callable, Dict
 
 
@@ -29,3 +31,22 @@ def register_removed(registry, name: str, replacement: str) -> None:
                        f'registry: {replacement}')
 
     registry.register_module(name=name, module=removed)
+
+
+class _MovedModules(importlib.abc.MetaPathFinder):
+    """Refuses to import the modules that moved, naming their new place."""
+
+    def __init__(self, moved: Dict[str, str]):
+        self.moved = moved
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.moved:
+            raise ImportError(f'{fullname} moved: {self.moved[fullname]}',
+                              name=fullname)
+        return None
+
+
+def refuse_moved_modules(moved: Dict[str, str]) -> None:
+    """Make ``import OLD`` fail with an ImportError that says where each
+    module of ``moved`` (old dotted name -> where it went) lives now."""
+    sys.meta_path.insert(0, _MovedModules(moved))

@@ -18,6 +18,8 @@ def test_moved_modules_name_their_new_place(module, new_place):
 @pytest.mark.parametrize('package,name,new_place', [
     ('oprl_mm.apis', 'load_config', 'tools/oprl_cli/launch.py'),
     ('oprl_mm.datasets', 'verify_dataset', 'tools/oprl_cli/dataset_check.py'),
+    ('oprl_mm.apis', 'cli', 'tools/oprl_cli/args.py'),
+    ('oprl_mm.engine', 'runner_setup', 'tools/oprl_cli/launch.py'),
 ])
 def test_moved_names_name_their_new_place(package, name, new_place):
     with pytest.raises(ImportError, match=new_place):
@@ -42,6 +44,8 @@ def test_the_moved_modules_work_from_tools():
     ('oprl_mm.evaluation', 'load_score_dump', 'DumpResults'),
     ('oprl_mm.engine', 'dataset_label_matrix', 'dataset_label_pairs'),
     ('oprl_mm.engine.hooks', 'dataset_label_matrix', 'dataset_label_pairs'),
+    ('oprl_mm.evaluation.localization', 'pack_region_meta_keys',
+     'with_region_meta_keys'),
 ])
 def test_removed_names_name_their_replacement(package, name, replacement):
     with pytest.raises(ImportError, match=replacement):
@@ -70,3 +74,19 @@ def test_no_attribute_is_stored_without_a_reader():
     assert head.ctransform.out_channels == 4
     gcn = SemanticAssociationGCN(num_classes=3, embed_dims=4, num_layers=2)
     assert not hasattr(gcn, 'num_layers') and len(gcn.weights) == 2
+
+
+def test_a_moved_module_fails_in_a_fresh_interpreter():
+    """The old path fails with the new place as the first import too."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root, os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.run(
+        [sys.executable, '-c', 'import oprl_mm.engine.runner_setup'],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 1
+    assert 'ImportError' in proc.stderr
+    assert 'tools/oprl_cli/launch.py' in proc.stderr

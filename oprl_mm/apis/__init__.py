@@ -1,6 +1,6 @@
 """Multi-label inference, threshold calibration, attention maps and ONNX
 export."""
-from ..moved import moved_names
+from ..moved import moved_names, refuse_moved_modules
 from .attention import (box_attention_share, box_pointing_hits,
                         class_box_masks, head_maps, measure_localization,
                         upsample_maps)
@@ -22,3 +22,9 @@ __getattr__ = moved_names(__name__, dict(
     '(module oprl_cli.launch); in a script use mmengine.Config.fromfile, or '
     'pass the config path to load_model / MultiLabelInferencer',
     thresholded_metrics=THRESHOLDED_METRICS))
+refuse_moved_modules({
+    'oprl_mm.apis.cli':
+    'the tools\' argparse helpers are tools/oprl_cli/args.py (module '
+    'oprl_cli.args, importable with tools/ on sys.path); a script that only '
+    'loads a model uses oprl_mm.apis.load_model or MultiLabelInferencer'
+})

@@ -1,5 +1,5 @@
 """Multi-label datasets, registered in mmpretrain's DATASETS registry."""
-from ..moved import moved_names
+from ..moved import moved_names, refuse_moved_modules
 from .coco import CocoMultiLabel
 from .csv_dataset import CsvMultiLabel
 from .cutout_scenes import CutoutScenes
@@ -23,3 +23,9 @@ __getattr__ = moved_names(__name__, dict(
     verify_dataset='moved with the dataset checker to '
     'tools/oprl_cli/dataset_check.py (module oprl_cli.dataset_check); run it '
     'as tools/misc/verify_dataset.py CONFIG'))
+refuse_moved_modules({
+    'oprl_mm.datasets.verify':
+    'the dataset checker is tools/oprl_cli/dataset_check.py (module '
+    'oprl_cli.dataset_check, importable with tools/ on sys.path); its '
+    'command line is tools/misc/verify_dataset.py CONFIG'
+})

@@ -16,6 +16,7 @@ from torch import Tensor
 
 # the data-sample fields a head fills with keep_class_maps=True
 from ..models.heads.class_maps import ATTENTION_KEY, SALIENCY_KEY
+from ..moved import moved_names
 
 # the dataset keys PackInputs must copy into the data samples' metainfo
 REGION_META_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks')
@@ -341,3 +342,7 @@ __all__ = [
     'original_boxes', 'mask_regions', 'region_figures', 'stack_figures',
     'mean_figures', 'localization_summary', 'with_region_meta_keys'
 ]
+
+__getattr__ = moved_names(__name__, dict(
+    pack_region_meta_keys='use with_region_meta_keys(dataset_cfg), which '
+    'adds REGION_META_KEYS to the PackInputs of a dataset config'))
