@@ -34,6 +34,9 @@ setup(
         'torchvision',
         'mmengine>=0.10.7,<1.0',
         'mmpretrain>=1.2.0,<2.0',
+        # imported by the library: CutoutScenes encodes its masks, and
+        # CocoMultiLabel(with_masks=True) and AttentionLocalization read
+        # COCO masks, with pycocotools.mask
         'pycocotools',
         'numpy',
     ],

@@ -1,7 +1,10 @@
 """Shared fixtures: a tiny multi-label image set and a tiny OPRL runner
 config, small enough for a CPU test run in seconds."""
 import functools
+import os
 import json
+import os.path as osp
+import sys
 import uuid
 
 import cv2
@@ -11,6 +14,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import oprl_mm  # noqa: F401
+
+# what `python tools/<name>.py` puts on sys.path: the tools' shared module
+# oprl_cli (tools in subfolders add it themselves)
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                            'tools'))
 
 
 def write_multilabel_set(root, num_images=8, num_classes=3):
@@ -137,3 +145,19 @@ def unique_runner_names(monkeypatch):
         original(self, *args, experiment_name=name, **kwargs)
 
     monkeypatch.setattr(Runner, '__init__', init)
+
+
+def write_image(path: str, seed: int = 0, size=(24, 32)) -> str:
+    """Write a small random image (format from the extension)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+    assert cv2.imwrite(path, img)
+    return path
+
+
+@pytest.fixture
+def make_image():
+    """Moved from tests/test_datasets/conftest.py: the dataset and the
+    dataset-check tests both write images."""
+    return write_image

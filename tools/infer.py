@@ -27,7 +27,7 @@ import os
 import os.path as osp
 import sys
 
-from oprl_mm.apis.cli import add_model_args, inferencer_from_args
+from oprl_cli.args import add_model_args, inferencer_from_args
 from oprl_mm.datasets.loading import MAX_PIXELS
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
@@ -153,7 +153,7 @@ def main():
     args = parse_args()
     from rich.console import Console
 
-    from oprl_mm.apis.cli import check_output_file
+    from oprl_cli.args import check_output_file
     from oprl_mm.datasets import UnreadableImageError
 
     check_output_file(args.out, '--out')

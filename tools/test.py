@@ -12,10 +12,12 @@ import os.path as osp
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from oprl_mm.apis.cli import add_launcher_args, add_model_args
+from oprl_cli.args import add_launcher_args, add_model_args
 
 # the file formats mmengine's dump writes the metrics in
 METRIC_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+# what mmengine's DumpResults metric writes (--dump)
+DUMP_FORMATS = ('.pkl', '.pickle')
 
 
 def parse_args():
@@ -26,9 +28,9 @@ def parse_args():
         '--out', help='dump the metrics to this json/pkl file')
     parser.add_argument(
         '--dump',
-        help='also save every image\'s scores and MLCMetric targets to this '
-        'file, for tools/analysis_tools/calibrate_thresholds.py '
-        '--predictions')
+        help='also save every image\'s predictions to this .pkl file '
+        '(mmengine\'s DumpResults), for '
+        'tools/analysis_tools/calibrate_thresholds.py --predictions')
     parser.add_argument(
         '--per-class',
         action='store_true',
@@ -55,27 +57,37 @@ def add_evaluators(cfg, args) -> None:
         if isinstance(evaluators, dict):
             evaluators = [evaluators]
         cfg.test_evaluator = list(evaluators) + [
-            dict(type='MLCScoreDump', out_file=args.dump)
+            dict(type='DumpResults', out_file_path=args.dump)
         ]
 
 
-def main():
-    args = parse_args()
-    from oprl_mm.apis.cli import config_from_args
-    from oprl_mm.engine.runner_setup import (setup_launcher,
-                                             teardown_distributed)
-    from oprl_mm.apis.cli import check_output_file
-    from oprl_mm.engine.strict_load import runner_load_strict
+def check_outputs(args) -> None:
+    """``--out`` and ``--dump``: writable files of a format that fits,
+    checked before the first image."""
+    from oprl_cli.args import check_output_file
 
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint {args.checkpoint!r} does not exist')
     for option in ('out', 'dump'):
         check_output_file(getattr(args, option), f'--{option}')
     if args.out and not args.out.endswith(METRIC_FORMATS):
         raise ValueError(f'--out {args.out}: the metrics are written as '
                          f'one of {", ".join(METRIC_FORMATS)}; give a file '
                          'name with one of these extensions')
+    if args.dump and not args.dump.endswith(DUMP_FORMATS):
+        raise ValueError(f'--dump {args.dump}: the predictions are written '
+                         "by mmengine's DumpResults as a pickle; give a file "
+                         f'name ending in {" or ".join(DUMP_FORMATS)}')
+
+
+def main():
+    args = parse_args()
+    from oprl_cli.args import config_from_args
+    from oprl_cli.launch import setup_launcher, teardown_distributed
+    from oprl_mm.engine.strict_load import runner_load_strict
+
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint {args.checkpoint!r} does not exist')
+    check_outputs(args)
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = None  # loaded strictly below, not leniently by mmengine

@@ -11,15 +11,13 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 # importing oprl_mm registers its modules and the checkpoint allowlist
-from oprl_mm.apis.cli import add_launcher_args
 from oprl_mm.engine.hooks import EX_TEMPFAIL, Preempted
 from oprl_mm.engine.resume import resume_config
-from oprl_mm.engine.runner_setup import (check_train_set,
-                                         collective_timeout_message,
-                                         enable_auto_scale_lr,
-                                         exit_after_collective_timeout,
-                                         load_config, setup_launcher,
-                                         teardown_distributed)
+from oprl_cli.args import add_launcher_args
+from oprl_cli.launch import (check_train_set, collective_timeout_message,
+                             enable_auto_scale_lr,
+                             exit_after_collective_timeout, load_config,
+                             setup_launcher, teardown_distributed)
 
 
 def parse_args():

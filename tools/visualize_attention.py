@@ -16,7 +16,7 @@ import argparse
 import os
 import os.path as osp
 
-from oprl_mm.apis.cli import add_model_args, inferencer_from_args
+from oprl_cli.args import add_model_args, inferencer_from_args
 
 
 def parse_args():

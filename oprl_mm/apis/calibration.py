@@ -4,13 +4,19 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..evaluation.mlc_metric import (METRIC_KEYS, MLCMetric,
-                                     multilabel_metrics)
+from ..evaluation.mlc_metric import METRIC_KEYS, MLCMetric
+from ..moved import moved_names
 
 __all__ = [
-    'f1_optimal_thresholds', 'thresholded_metrics', 'METRIC_KEYS',
-    'metric_scores_targets', 'split_predictions'
+    'f1_optimal_thresholds', 'METRIC_KEYS', 'metric_scores_targets',
+    'split_predictions'
 ]
+# the figures at one threshold, or one per class, are MLCMetric's own
+THRESHOLDED_METRICS = ('was an alias of '
+                       'oprl_mm.evaluation.mlc_metric.multilabel_metrics: '
+                       'use that')
+__getattr__ = moved_names(__name__,
+                          dict(thresholded_metrics=THRESHOLDED_METRICS))
 
 
 def metric_scores_targets(
@@ -96,6 +102,3 @@ def f1_optimal_thresholds(
     best_f1 = best_f1.clamp(min=0).masked_fill(no_pos, 0.0)
     return thr.float(), best_f1.float()
 
-
-# mAP, CP, CR, CF1, OP, OR, OF1 with one threshold or one per class
-thresholded_metrics = multilabel_metrics

@@ -30,7 +30,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..datasets.loading import (MAX_PIXELS, MISSING_REASON,
                                 UnreadableImageError, read_image)
-from ..engine.runner_setup import load_config
 from ..engine.strict_load import load_checkpoint_strict
 from ..renamed import renamed_arguments
 
@@ -63,7 +62,10 @@ def load_model(config: Union[str, Config],
             available, else CPU.
         cfg_options (dict, optional): overrides merged into the config.
     """
-    cfg = load_config(config, cfg_options)
+    cfg = (copy.deepcopy(config)
+           if isinstance(config, Config) else Config.fromfile(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = get_model(cfg)
     model.dataset_meta = {}

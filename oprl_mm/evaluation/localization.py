@@ -17,6 +17,7 @@ from torch import Tensor
 # the data-sample fields a head fills with keep_class_maps=True
 from ..models.heads.class_maps import ATTENTION_KEY, SALIENCY_KEY
 from ..renamed import renamed_arguments
+from ..moved import moved_names
 
 # the dataset keys PackInputs must copy into the data samples' metainfo
 REGION_META_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks')
@@ -247,13 +248,12 @@ class AttentionLocalization(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         metrics = {}
         for kind in ('box', 'mask'):
-            rows = [r[kind] for r in results if kind in r]
-            if not rows:
+            if not any(kind in r for r in results):
                 continue
-            figures = np.concatenate(rows).reshape(-1, len(FIGURES))
+            figures, _ = stack_figures(results, kind)
+            means = mean_figures(figures)
             for j, name in enumerate(FIGURES):
-                metrics[f'{kind}_{name}'] = float(
-                    100 * figures[:, j].mean()) if len(figures) else np.nan
+                metrics[f'{kind}_{name}'] = float(100 * means[j])
             metrics[f'{kind}_pairs'] = len(figures)
         MMLogger.get_current_instance().info(
             'Attention localization (percent, mean over (image, true class)'
@@ -261,6 +261,49 @@ class AttentionLocalization(BaseMetric):
                                     else f'{k}={v}'
                                     for k, v in metrics.items()))
         return metrics
+
+
+def stack_figures(results: List[dict],
+                  kind: str = 'box') -> Tuple[np.ndarray, np.ndarray]:
+    """The P x 5 figures (see :data:`FIGURES`) of every (image, true class)
+    pair of one region kind (``'box'`` or ``'mask'``) in the per-image
+    ``results`` of :class:`AttentionLocalization`, and the P classes."""
+    rows = [r[kind] for r in results if kind in r]
+    figures = np.concatenate(rows + [np.zeros((0, len(FIGURES)))]).reshape(
+        -1, len(FIGURES))
+    classes = np.concatenate([r[f'{kind}_classes'] for r in results
+                              if kind in r] + [np.zeros(0, np.int64)])
+    return figures, classes.astype(np.int64)
+
+
+def mean_figures(figures: np.ndarray) -> np.ndarray:
+    """The 5 means (fractions) of P x 5 figures; NaN without a pair."""
+    if not len(figures):
+        return np.full(len(FIGURES), np.nan)
+    return figures.mean(0)
+
+
+def localization_summary(results: List[dict], images: int,
+                         num_classes: int) -> dict:
+    """The box figures of per-image ``results`` as fractions (means over
+    the (image, true class) pairs), the pair counts and the per-class
+    means of the three shares (3 x C, with the C pair counts)."""
+    figures, classes = stack_figures(results, 'box')
+    means = mean_figures(figures)
+    counts = np.bincount(classes, minlength=num_classes)
+    per_class = np.stack([
+        np.bincount(classes, figures[:, j], minlength=num_classes) /
+        np.maximum(counts, 1) for j in range(3)
+    ])
+    names = ('spa_share', 'softmax_share', 'chance_share', 'spa_pointing',
+             'softmax_pointing')
+    return dict(
+        figures={name: float(means[j]) for j, name in enumerate(names)},
+        pairs=len(figures),
+        skipped=int(sum(r['labels'] for r in results)) - len(figures),
+        images=images,
+        per_class=per_class.tolist(),
+        per_class_pairs=counts.tolist())
 
 
 def _check_sample(sample: dict) -> None:
@@ -280,16 +323,28 @@ def _check_sample(sample: dict) -> None:
             'test pipeline (and use a dataset whose data infos hold boxes)')
 
 
-def pack_region_meta_keys() -> Tuple[str, ...]:
-    """``meta_keys`` for ``PackInputs`` that keep mmpretrain's defaults
-    and add the boxes and masks the localisation metrics read."""
+def with_region_meta_keys(dataset_cfg: dict) -> dict:
+    """``dataset_cfg`` with its ``PackInputs`` also packing the boxes and
+    masks (:data:`REGION_META_KEYS`, after mmpretrain's default keys), so
+    that they reach the data samples and follow any resize of the
+    pipeline. Changed in place and returned."""
     from mmpretrain.datasets.transforms import PackInputs
-    return tuple(PackInputs.DEFAULT_META_KEYS) + REGION_META_KEYS
+
+    for step in dataset_cfg.get('pipeline', []):
+        if step.get('type') == 'PackInputs':
+            keys = tuple(step.get('meta_keys', PackInputs.DEFAULT_META_KEYS))
+            step['meta_keys'] = keys + tuple(
+                k for k in REGION_META_KEYS if k not in keys)
+    return dataset_cfg
 
 
 __all__ = [
     'AttentionLocalization', 'upsample_maps', 'class_box_masks',
     'box_attention_share', 'box_pointing_hits', 'box_regions',
-    'original_boxes',
-    'mask_regions', 'region_figures', 'pack_region_meta_keys'
+    'original_boxes', 'mask_regions', 'region_figures', 'stack_figures',
+    'mean_figures', 'localization_summary', 'with_region_meta_keys'
 ]
+
+__getattr__ = moved_names(__name__, dict(
+    pack_region_meta_keys='use with_region_meta_keys(dataset_cfg), which '
+    'adds REGION_META_KEYS to the PackInputs of a dataset config'))

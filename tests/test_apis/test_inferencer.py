@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from oprl_mm.apis import (MultiLabelInferencer, f1_optimal_thresholds,
-                          load_thresholds, thresholded_metrics)
-from oprl_mm.evaluation.mlc_metric import multilabel_metrics
+                          load_thresholds)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 10  # the tiny model of conftest.py
@@ -142,17 +141,6 @@ def test_f1_optimal_thresholds_beat_every_candidate():
         assert f1 == pytest.approx(max(f1s)) == pytest.approx(best[c].item())
 
 
-def test_thresholded_metrics_match_the_metric():
-    gen = torch.Generator().manual_seed(1)
-    target = (torch.rand(40, 6, generator=gen) < 0.4).float()
-    scores = torch.rand(40, 6, generator=gen)
-    ours = thresholded_metrics(scores, target, 0.4)
-    ref = multilabel_metrics(scores, target, 0.4)
-    assert ours == pytest.approx(ref)
-    assert thresholded_metrics(scores, target, [0.4] * 6) == pytest.approx(
-        ref)
-
-
 @pytest.fixture(scope='module')
 def mixed_folder(synth_images, tmp_path_factory):
     """3 readable images, an empty file, a truncated JPEG and a text file
@@ -274,7 +262,7 @@ def test_infer_tool_refuses_a_checkpoint_without_cooccurrence(
 def test_infer_tool_checks_out_before_the_work(tiny_model, synth_images,
                                                run_tool, tmp_path,
                                                monkeypatch):
-    import oprl_mm.apis.cli as cli
+    import oprl_cli.args as cli
 
     def no_model(*args, **kwargs):
         raise AssertionError('the model was built before the check')

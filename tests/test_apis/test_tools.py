@@ -121,7 +121,7 @@ def test_oprl_r101_size_matches_table8():
     pytest.importorskip('thop')
     from mmengine.analysis import parameter_count
 
-    from oprl_mm.apis import load_config
+    from oprl_cli.launch import load_config
     tool = runpy.run_path(osp.join(REPO, 'tools/analysis_tools/benchmark.py'))
     cfg = load_config(osp.join(REPO, 'configs/oprl/oprl_r101_coco448.py'),
                       None)
@@ -158,17 +158,22 @@ def test_attention_localization(tiny_model, run_tool, tmp_path):
 
 
 def test_calibration_from_the_test_dump(tiny_model, run_tool, tmp_path):
-    """tools/test.py --dump scores a split once; calibrating on the dump
-    gives the thresholds of calibrating by running the model."""
-    from oprl_mm.evaluation import load_score_dump
+    """tools/test.py --dump (mmengine's DumpResults) scores a split once;
+    calibrating on the dump gives the thresholds of calibrating by running
+    the model."""
+    from mmengine.fileio import load
+
+    from oprl_mm.apis import metric_scores_targets
     config, checkpoint, classes = tiny_model
-    dump = tmp_path / 'test_scores.pth'
+    dump = tmp_path / 'test_scores.pkl'
     run_tool('tools/test.py', config, checkpoint, '--work-dir',
              tmp_path / 'work', '--dump', dump)
-    scores, targets, dumped_classes = load_score_dump(str(dump))
+    scores, targets = metric_scores_targets(load(str(dump)))
     assert scores.shape == targets.shape == (16, NUM_CLASSES)
-    assert dumped_classes == classes
     assert set(targets.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match=r'--dump .*\.pth.*DumpResults'):
+        run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                 tmp_path / 'work', '--dump', tmp_path / 'old.pth')
 
     run_tool('tools/analysis_tools/calibrate_thresholds.py', config,
              '--predictions', dump, '--out', tmp_path / 'from_dump.json')
@@ -186,7 +191,7 @@ def test_calibration_from_the_test_dump(tiny_model, run_tool, tmp_path):
 def test_the_tools_share_one_thr_parser(tmp_path):
     import argparse
 
-    from oprl_mm.apis.cli import add_model_args, parse_thr
+    from oprl_cli.args import add_model_args, parse_thr
     assert parse_thr('0.3') == 0.3
     file = tmp_path / 'thr.json'
     file.write_text('{}')

@@ -390,3 +390,27 @@ def test_localization_config_carries_masks_to_the_metric(tmp_path):
         res['localization/mask_chance'], abs=1e-3)
     assert res['localization/box_share'] == pytest.approx(
         res['localization/box_chance'], abs=1e-3)
+
+
+def test_labels_and_boxes_equal_the_pycocotools_reading(tmp_path):
+    """The vectorised reading gives what reading the same file through
+    ``pycocotools.coco.COCO`` gives, the ASL code base's way (labels from
+    ``getAnnIds`` without an ``iscrowd`` filter, images in ``imgToAnns``)."""
+    from pycocotools.coco import COCO
+    path = write_coco(tmp_path)
+    coco = COCO(str(path))
+    class_of = {cat: c for c, cat in enumerate(sorted(coco.getCatIds()))}
+    expected = {}
+    for img_id in list(coco.imgToAnns):
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+        boxes = np.array([a['bbox'] for a in anns], np.float32)
+        boxes[:, 2:] += boxes[:, :2]  # x, y, w, h -> x1, y1, x2, y2
+        expected[coco.imgs[img_id]['file_name']] = (
+            sorted({class_of[a['category_id']] for a in anns}), boxes,
+            [class_of[a['category_id']] for a in anns])
+    infos = by_name(build(tmp_path))
+    assert set(infos) == set(expected)
+    for name, (labels, boxes, box_labels) in expected.items():
+        assert infos[name]['gt_label'] == labels
+        np.testing.assert_array_equal(infos[name]['gt_bboxes'], boxes)
+        assert infos[name]['gt_bboxes_labels'].tolist() == box_labels

@@ -6,7 +6,7 @@ from mmengine.runner import Runner
 
 import oprl_mm  # noqa: F401
 from oprl_mm.engine.hooks import ema_momentum_for_accumulation
-from oprl_mm.engine.runner_setup import enable_auto_scale_lr
+from oprl_cli.launch import enable_auto_scale_lr
 
 
 def train_and_collect_warnings(cfg, monkeypatch):

@@ -1,5 +1,6 @@
 import copy
 
+import numpy as np
 import pytest
 import torch
 from mmengine.runner import Runner
@@ -106,12 +107,15 @@ def test_class_count_hook_extends_mmpretrain_class_num_check():
 
 
 def test_cooccurrence_hook_sets_model_and_ema(tmp_path, tiny_data, tiny_cfg):
-    from oprl_mm.engine.hooks import dataset_label_matrix
     from oprl_mm.models.layers import cooccurrence_matrix
     cfg = tiny_cfg(tiny_data, tmp_path, 1)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    labels = dataset_label_matrix(runner.train_dataloader.dataset, 3)
+    dataset = runner.train_dataloader.dataset
+    # the labels read image by image, not through the hook's own reading
+    labels = np.zeros((len(dataset), 3), dtype=np.float32)
+    for i in range(len(dataset)):
+        labels[i, dataset.get_cat_ids(i)] = 1
     expected = cooccurrence_matrix(labels)
     torch.testing.assert_close(runner.model.head.gcn.cooccurrence, expected)
     ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]

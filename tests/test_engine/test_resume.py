@@ -18,11 +18,15 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+from oprl_cli.launch import collective_timeout_message
 from oprl_mm.engine.hooks import atomic_write
 from oprl_mm.engine.resume import choose_resume_checkpoint, resume_config
-from oprl_mm.engine.runner_setup import collective_timeout_message
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# the repository and tools/ (oprl_cli) for the scripts these tests start
+SCRIPT_PATH = os.pathsep.join(
+    [ROOT, osp.join(ROOT, 'tools'),
+     os.environ.get('PYTHONPATH', '')])
 
 
 def test_atomic_write_keeps_the_old_file_when_a_write_fails(
@@ -116,7 +120,7 @@ def test_stalled_rank_ends_in_a_message_naming_the_rank(tmp_path):
     script = textwrap.dedent(f'''
         import datetime, os, sys, time
         import torch, torch.distributed as dist
-        from oprl_mm.engine.runner_setup import (
+        from oprl_cli.launch import (
             collective_timeout_message, exit_after_collective_timeout)
         dist.init_process_group('gloo',
                                 timeout=datetime.timedelta(seconds=2))
@@ -132,8 +136,7 @@ def test_stalled_rank_ends_in_a_message_naming_the_rank(tmp_path):
     ''')
     env = dict(os.environ, MASTER_ADDR='127.0.0.1',
                MASTER_PORT=str(free_port()), WORLD_SIZE='2',
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH',
-                                                             ''))
+               PYTHONPATH=SCRIPT_PATH)
     procs = [
         subprocess.Popen([sys.executable, '-c', script],
                          env=dict(env, RANK=str(rank)),
@@ -159,7 +162,7 @@ def test_a_rank_stops_when_its_launcher_dies(tmp_path):
     pid_file = tmp_path / 'child.pid'
     rank = textwrap.dedent(f'''
         import os, time
-        from oprl_mm.engine.runner_setup import exit_with_launcher
+        from oprl_cli.launch import exit_with_launcher
         exit_with_launcher(interval=0.1)
         open({str(pid_file)!r}, 'w').write(str(os.getpid()))
         time.sleep(300)
@@ -168,8 +171,7 @@ def test_a_rank_stops_when_its_launcher_dies(tmp_path):
         import subprocess, sys
         subprocess.Popen([sys.executable, '-c', {rank!r}]).wait()
     ''')
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
+    env = dict(os.environ, PYTHONPATH=SCRIPT_PATH)
     agent = subprocess.Popen([sys.executable, '-c', launcher], env=env)
     deadline = time.monotonic() + 180  # imports take long on a busy machine
     while not pid_file.exists() or not pid_file.read_text():
@@ -196,7 +198,7 @@ def alive(pid):
 @pytest.mark.parametrize('name', ['oprl_r101_coco448', 'oprl_r101_voc448',
                                   'oprl_r101_nus448'])
 def test_real_loaders_time_out_unless_without_workers(name):
-    from oprl_mm.engine.runner_setup import load_config
+    from oprl_cli.launch import load_config
     path = osp.join(ROOT, 'configs', 'oprl', name + '.py')
     cfg = load_config(path)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -85,6 +85,31 @@ def test_hand_computed_boxes_and_masks():
         assert res[f'localization/{key}'] == pytest.approx(value, abs=1e-4)
 
 
+def test_summary_by_class_from_the_metrics_results():
+    """localization_summary (what attention_localization.py prints) reads
+    the metric's own per-image results: the same means, as fractions, and
+    per class the hand-computed shares (moved from the tool's figures_of)."""
+    from oprl_mm.evaluation.localization import localization_summary
+    metric = METRICS.build(dict(type='AttentionLocalization'))
+    metric.process(None, [hand_sample(), hand_sample(with_masks=False)])
+    summary = localization_summary(metric.results, 2, num_classes=3)
+    res = metric.evaluate(2)
+    assert summary['pairs'] == res['localization/box_pairs'] == 4
+    assert summary['skipped'] == 0 and summary['images'] == 2
+    for name, key in (('spa_share', 'share'),
+                      ('softmax_share', 'share_softmax'),
+                      ('chance_share', 'chance'),
+                      ('spa_pointing', 'pointing'),
+                      ('softmax_pointing', 'pointing_softmax')):
+        assert 100 * summary['figures'][name] == pytest.approx(
+            res[f'localization/box_{key}'])
+    spa, softmax, chance = summary['per_class']
+    assert spa == pytest.approx([0.6, 0.0, 0.3])
+    assert softmax == pytest.approx([0.1, 0.0, 0.4])
+    assert chance == pytest.approx([4 / 16, 0.0, 8 / 16])
+    assert summary['per_class_pairs'] == [2, 0, 2]
+
+
 def test_without_masks_reports_boxes_only():
     metric = METRICS.build(dict(type='AttentionLocalization', prefix='loc'))
     metric.process(None, [hand_sample(with_masks=False)])

@@ -3,7 +3,8 @@
 The box figures of :class:`~oprl_mm.evaluation.AttentionLocalization` (the
 metric a config's ``test_evaluator`` runs through ``tools/test.py``) on the
 first images of a split, with a per-class table, for a config whose
-evaluators do not ask for it. For every image of a split whose data infos
+evaluators do not ask for it (the measure itself is
+:func:`oprl_mm.apis.measure_localization`). For every image of a split whose data infos
 hold ``gt_bboxes`` and ``gt_bboxes_labels`` (SynthMultiLabel,
 CocoMultiLabel ...) and every TRUE label c with boxes, the attention weights
 of class c are upsampled to the image (bilinear), renormalised to sum 1, and
@@ -29,8 +30,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
-from oprl_mm.apis.cli import add_model_args
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.args import add_model_args  # noqa: E402
 
 
 def parse_args():
@@ -46,84 +50,6 @@ def parse_args():
     parser.add_argument('--batch-size', type=int, default=50)
     parser.add_argument('--out', help='write the figures to this JSON file')
     return parser.parse_args()
-
-
-def with_region_meta_keys(dataset_cfg):
-    """The dataset config with its ``PackInputs`` also packing the boxes and
-    masks, so that they follow any resize of the pipeline."""
-    from oprl_mm.evaluation.localization import REGION_META_KEYS
-
-    for step in dataset_cfg.get('pipeline', []):
-        if step.get('type') == 'PackInputs':
-            from mmpretrain.datasets.transforms import PackInputs
-            keys = tuple(step.get('meta_keys', PackInputs.DEFAULT_META_KEYS))
-            step['meta_keys'] = keys + tuple(
-                k for k in REGION_META_KEYS if k not in keys)
-    return dataset_cfg
-
-
-def measure(model, dataset, num_images=None, batch_size=50, progress=True):
-    """:class:`~oprl_mm.evaluation.AttentionLocalization` over the first
-    ``num_images`` images of ``dataset`` (whose pipeline packs the boxes:
-    see :func:`with_region_meta_keys`); its per-image results."""
-    import torch
-    from mmengine.dataset import pseudo_collate
-    from rich.progress import track
-
-    from oprl_mm.evaluation import AttentionLocalization
-    from oprl_mm.models.heads import ClassMapsMixin
-
-    if not isinstance(model.head, ClassMapsMixin):
-        raise TypeError(
-            f'{type(model.head).__name__} keeps no class maps: the measure '
-            'needs OPRLHead, CSRAMapHead or LinearCAMHead')
-    model.head.keep_class_maps = True
-    metric = AttentionLocalization()
-    total = len(dataset) if num_images is None else min(
-        num_images, len(dataset))
-    starts = range(0, total, batch_size)
-    for start in track(starts, description='localisation') if progress \
-            else starts:
-        data = pseudo_collate([
-            dataset[i] for i in range(start, min(start + batch_size, total))
-        ])
-        with torch.no_grad():
-            outputs = model.test_step(data)
-        metric.process(None, [o.to_dict() for o in outputs])
-    return metric.results, total
-
-
-def figures_of(results, images, num_classes):
-    """The box figures as fractions (means over the (image, true label)
-    pairs), the pair counts and the per-class shares."""
-    import numpy as np
-
-    from oprl_mm.evaluation.localization import FIGURES
-
-    figures = np.concatenate([r['box'] for r in results]).reshape(
-        -1, len(FIGURES))
-    classes = np.concatenate([r['box_classes'] for r in results]).astype(
-        np.int64)
-    means = figures.mean(0) if len(figures) else np.full(len(FIGURES),
-                                                         np.nan)
-    counts = np.bincount(classes, minlength=num_classes)
-    per_class = np.stack([
-        np.bincount(classes, figures[:, j], minlength=num_classes) /
-        np.maximum(counts, 1) for j in range(3)
-    ])
-    pairs = len(figures)
-    return dict(
-        figures=dict(
-            spa_share=float(means[0]),
-            softmax_share=float(means[1]),
-            chance_share=float(means[2]),
-            spa_pointing=float(means[3]),
-            softmax_pointing=float(means[4])),
-        pairs=pairs,
-        skipped=int(sum(r['labels'] for r in results)) - pairs,
-        images=images,
-        per_class=per_class.tolist(),
-        per_class_pairs=counts.tolist())
 
 
 def print_table(split, res, figures, tau, type_name=''):
@@ -181,8 +107,10 @@ def main():
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS
 
-    from oprl_mm.apis import split_dataloader_cfg
-    from oprl_mm.apis.cli import inferencer_from_args
+    from oprl_cli.args import inferencer_from_args
+    from oprl_mm.apis import measure_localization, split_dataloader_cfg
+    from oprl_mm.evaluation.localization import (localization_summary,
+                                                 with_region_meta_keys)
 
     inferencer = inferencer_from_args(args)
     cfg = inferencer.config
@@ -190,9 +118,9 @@ def main():
     dataset_cfg = split_dataloader_cfg(cfg, args.split)['dataset']
     dataset = DATASETS.build(with_region_meta_keys(dataset_cfg))
     model = inferencer.model
-    results, images = measure(model, dataset, args.num_images,
-                              args.batch_size)
-    res = figures_of(results, images, len(inferencer.classes))
+    results, images = measure_localization(model, dataset, args.num_images,
+                                           args.batch_size)
+    res = localization_summary(results, images, len(inferencer.classes))
     figures = res['figures']
     spa = getattr(model.head, 'spa', None)
     tau = spa.filter_ratio if spa is not None else None

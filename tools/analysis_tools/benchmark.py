@@ -55,12 +55,16 @@ import os
 import os.path as osp
 import platform
 import statistics
+import sys
 from collections import Counter
 
 from mmengine.config import DictAction
 
 from oprl_mm.models.baselines import BASELINES, baseline_model
 from oprl_mm.utils import peak_memory_mb, timed, wall_times
+
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 VARIANTS = ('oprl', 'backbone') + BASELINES
 
@@ -274,7 +278,7 @@ def main():
     args = parse_args()
     import torch
 
-    from oprl_mm.apis import load_config
+    from oprl_cli.launch import load_config
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -10,11 +10,11 @@ thresholds on an evaluation split (default: the same split).
 The predictions come from ``tools/test.py --dump``, so that a split is
 scored once::
 
-    python tools/test.py CONFIG CKPT --dump val.pth
-    python tools/test.py CONFIG CKPT --dump val_shift.pth \
+    python tools/test.py CONFIG CKPT --dump val.pkl
+    python tools/test.py CONFIG CKPT --dump val_shift.pkl \
         --cfg-options test_dataloader.dataset.split=val_shift
     python tools/analysis_tools/calibrate_thresholds.py CONFIG \
-        --predictions val.pth --eval-predictions val_shift.pth \
+        --predictions val.pkl --eval-predictions val_shift.pkl \
         --out thresholds.json
 
 or from running the checkpoint on ``cfg.<split>_dataloader`` here::
@@ -30,8 +30,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
-from oprl_mm.apis.cli import add_model_args
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.args import add_model_args  # noqa: E402
 
 
 def parse_args():
@@ -81,7 +84,6 @@ class Predictions:
         self.args = args
         self.cfg = cfg
         self.model = None
-        self.classes = None
 
     def load_model(self):
         from oprl_mm.apis import load_model
@@ -109,25 +111,42 @@ class Predictions:
 
     def __call__(self, split, dump=None):
         from oprl_mm.apis import metric_scores_targets
-        from oprl_mm.evaluation import load_score_dump
 
         if dump is None:
             return metric_scores_targets(self.run_model(split))
-        scores, targets, classes = load_score_dump(dump)
-        self.classes = self.classes or classes
-        return scores, targets
+        return metric_scores_targets(read_dump(dump))
 
     def class_names(self, num_classes):
-        """The checkpoint's class names, else the dump's, else the
-        config's, else class_i."""
+        """The checkpoint's class names, else the config's, else
+        class_i."""
         from oprl_mm.apis import config_classes
 
         model = self.load_model()
         classes = (getattr(model, 'dataset_meta', None) or {}).get(
-            'classes') or self.classes or config_classes(self.cfg)
+            'classes') or config_classes(self.cfg)
         if classes is None or len(classes) != num_classes:
             classes = [f'class_{i}' for i in range(num_classes)]
         return [str(c) for c in classes]
+
+
+def read_dump(path):
+    """The data samples ``tools/test.py --dump`` wrote (mmengine's
+    ``DumpResults``: a pickle, so read only files you wrote yourself)."""
+    from mmengine.fileio import load
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'predictions file {path!r} does not exist')
+    if not path.endswith(('.pkl', '.pickle')):
+        raise ValueError(
+            f'--predictions {path}: expected the .pkl file of tools/test.py '
+            '--dump FILE.pkl (the .pth files of older versions are no '
+            'longer read: dump the split again)')
+    samples = load(path)
+    if not isinstance(samples, list) or not all(
+            isinstance(s, dict) and 'pred_score' in s for s in samples):
+        raise ValueError(f'{path!r} is not a file of tools/test.py --dump '
+                         '(a list of data samples with pred_score)')
+    return samples
 
 
 def write_thresholds(args, classes, thresholds, best_f1, num_images, split):
@@ -166,7 +185,7 @@ def report(name, rows):
 
 def evaluate(args, predictions, thresholds, calibrated, split):
     """Figures before and after on the evaluation split."""
-    from oprl_mm.apis import thresholded_metrics
+    from oprl_mm.evaluation.mlc_metric import multilabel_metrics
 
     eval_split = args.eval_split or (
         args.eval_predictions and osp.basename(args.eval_predictions)) or \
@@ -174,8 +193,8 @@ def evaluate(args, predictions, thresholds, calibrated, split):
     if eval_split != split:
         calibrated = predictions(args.eval_split, args.eval_predictions)
     scores, target = calibrated
-    before = thresholded_metrics(scores, target, args.default_thr)
-    after = thresholded_metrics(scores, target, thresholds)
+    before = multilabel_metrics(scores, target, args.default_thr)
+    after = multilabel_metrics(scores, target, thresholds)
     note = (' (calibrated on the same split: optimistic)'
             if eval_split == split else f' (calibrated on {split})')
     report(f'{eval_split}, {scores.size(0)} images{note}',
@@ -190,7 +209,7 @@ def evaluate(args, predictions, thresholds, calibrated, split):
 def main():
     args = parse_args()
     from oprl_mm.apis import f1_optimal_thresholds
-    from oprl_mm.apis.cli import config_from_args
+    from oprl_cli.args import config_from_args
 
     cfg = config_from_args(args)
     predictions = Predictions(args, cfg)

@@ -15,15 +15,19 @@ import copy
 import io
 import os
 import shutil
+import os.path as osp
 import statistics
+import sys
 
 import torch
 from mmengine.fileio import LocalBackend
 from mmpretrain.registry import MODELS, OPTIMIZERS
 
 from oprl_mm.engine.hooks.atomic_checkpoint_hook import AtomicLocalBackend
-from oprl_mm.engine.runner_setup import load_config
-from oprl_mm.utils import timed
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.launch import load_config  # noqa: E402
+from oprl_mm.utils import timed  # noqa: E402
 
 
 def training_checkpoint(config: str) -> bytes:

@@ -56,9 +56,6 @@ from mmengine.config import Config, DictAction
 
 from oprl_mm.utils import timed
 
-# attention_localization.py sits beside this file
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
 SPLITS = ('val', 'val_shift')
 KEYS = ('mAP', 'CF1', 'OF1')
 DEFAULT_VARIANTS = ('oprl', 'no_spa', 'no_sas', 'no_sapm', 'no_amp',
@@ -176,16 +173,19 @@ def evaluate(cfg: Config, checkpoint: str, small_side: float = 0.2) -> dict:
                 class_ap(scores, target)[dependents].nanmean())
     result['gap'] = result['val']['mAP'] - result['val_shift']['mAP']
     if isinstance(model.head, ClassMapsMixin):
-        from attention_localization import (figures_of, measure,
-                                            with_region_meta_keys)
         from mmpretrain.registry import DATASETS
+
+        from oprl_mm.apis import measure_localization
+        from oprl_mm.evaluation.localization import (localization_summary,
+                                                     with_region_meta_keys)
         boxed = DATASETS.build(
             with_region_meta_keys(copy.deepcopy(cfg.val_dataloader.dataset)))
         with torch.no_grad():
-            results, images = measure(model, boxed, progress=False)
+            results, images = measure_localization(model, boxed,
+                                                   progress=False)
         num_classes = len(val_dataset.metainfo['classes'])
-        result['localization'] = figures_of(results, images,
-                                            num_classes)['figures']
+        result['localization'] = localization_summary(
+            results, images, num_classes)['figures']
     return result
 
 

@@ -17,9 +17,12 @@ import json
 import os
 import os.path as osp
 import platform
+import sys
 import tempfile
 
-from oprl_mm.apis.cli import add_model_args
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.args import add_model_args  # noqa: E402
 
 
 def parse_args():
@@ -98,7 +101,7 @@ def main():
     import onnxruntime
     import torch
 
-    from oprl_mm.apis.cli import model_from_args
+    from oprl_cli.args import model_from_args
     from oprl_mm.apis.deploy import config_img_size, export_onnx
 
     model = model_from_args(args, device='cpu')

@@ -23,7 +23,9 @@ import os.path as osp
 import sys
 import time
 
-from oprl_mm.apis.cli import add_model_args
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from oprl_cli.args import add_model_args  # noqa: E402
 
 
 def parse_args():
@@ -62,7 +64,7 @@ def image_size(args, cfg):
 
 def main():
     args = parse_args()
-    from oprl_mm.apis.cli import model_from_args
+    from oprl_cli.args import model_from_args
     from oprl_mm.apis.deploy import (check_export_size, export_onnx,
                                      verify_onnx)
 

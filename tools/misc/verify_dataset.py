@@ -20,7 +20,9 @@ import time
 
 from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
-from mmengine.utils import import_modules_from_strings
+
+# tools/ holds oprl_cli, the tools' shared command-line plumbing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SPLIT_KEYS = dict(
     train='train_dataloader', val='val_dataloader', test='test_dataloader')
@@ -90,11 +92,9 @@ def make_progress():
 
 def read_config(args) -> Config:
     """The config with ``--cfg-options`` applied and its imports done."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg['custom_imports'])
+    from oprl_cli.launch import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
     import oprl_mm  # noqa: F401  registers the oprl-mm datasets
     return cfg
 
@@ -113,7 +113,7 @@ def expected_class_counts(cfg: Config) -> dict:
 def check_split(cfg: Config, split: str, num_workers: int) -> dict:
     """Build the split's dataset and verify it; a dataset that cannot be
     built is reported, not raised."""
-    from oprl_mm.datasets.verify import verify_dataset
+    from oprl_cli.dataset_check import verify_dataset
     try:
         dataset, ds_cfg = build_dataset(cfg, split)
     except Exception as e:  # any build failure is the finding itself
@@ -146,7 +146,7 @@ def check_split(cfg: Config, split: str, num_workers: int) -> dict:
 def main():
     args = parse_args()
     cfg = read_config(args)
-    from oprl_mm.datasets.verify import format_report
+    from oprl_cli.dataset_check import format_report
 
     out = args.out or osp.join(
         'work_dirs', 'verify_dataset',

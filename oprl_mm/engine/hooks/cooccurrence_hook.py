@@ -41,15 +41,6 @@ def dataset_label_pairs(dataset, num_classes: int):
     return rows, cols
 
 
-def dataset_label_matrix(dataset, num_classes: int) -> np.ndarray:
-    """N x C multi-hot matrix of a dataset's labels (see
-    :func:`dataset_label_pairs`; N x C memory: small datasets only)."""
-    rows, cols = dataset_label_pairs(dataset, num_classes)
-    labels = np.zeros((len(dataset), num_classes), dtype=np.float32)
-    labels[rows, cols] = 1
-    return labels
-
-
 @HOOKS.register_module()
 class CooccurrenceHook(Hook):
     """Compute SAPM's co-occurrence matrix A from the training split.

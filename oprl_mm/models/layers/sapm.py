@@ -237,7 +237,6 @@ class SemanticAssociationGCN(nn.Module):
                  cooccurrences_per_class: Optional[int] = None):
         super().__init__()
         self.num_classes = num_classes
-        self.num_layers = num_layers
         self.use_average_message = use_average_message
         self.cooccurrences_per_class = cooccurrences_per_class
         self.weights = nn.ModuleList(

@@ -1,3 +1,4 @@
+"""Tests of tools/oprl_cli/dataset_check.py (moved from tests/test_datasets/test_verify_dataset.py, with the module)."""
 import json
 import os
 import os.path as osp
@@ -7,7 +8,8 @@ import sys
 
 import pytest
 
-from oprl_mm.datasets import CsvMultiLabel, verify_dataset
+from oprl_cli.dataset_check import verify_dataset
+from oprl_mm.datasets import CsvMultiLabel
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'misc', 'verify_dataset.py')

@@ -1,4 +1,8 @@
-"""What the tools share: the config loader and the CPU distributed setup."""
+"""What the tools share: the config loader and the start and end of a
+distributed run (the gloo process group of a CPU run included).
+
+Moved here from ``oprl_mm/engine/runner_setup.py``: process start belongs
+to the tools."""
 import copy
 import datetime
 import gc
@@ -18,7 +22,7 @@ from mmengine.config import Config
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
-    """The one config loader of the tools and ``oprl_mm.apis``.
+    """The one config loader of the tools.
 
     Args:
         config (str | Config): a config file, or a ``Config`` (copied).

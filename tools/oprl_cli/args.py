@@ -1,5 +1,7 @@
 """What the command-line tools share: the model arguments, the one
-``--thr`` parser and the model loading."""
+``--thr`` parser and the model loading from an ``args`` namespace.
+
+Moved here from ``oprl_mm/apis/cli.py``: argparse belongs to the tools."""
 import argparse
 import os
 import os.path as osp
@@ -7,8 +9,9 @@ from typing import Optional, Union
 
 from mmengine.config import DictAction
 
-from ..engine.runner_setup import load_config
-from .inferencer import MultiLabelInferencer, load_model
+from oprl_mm.apis.inferencer import MultiLabelInferencer, load_model
+
+from .launch import load_config
 
 
 def parse_thr(value: str) -> Union[float, str]:

@@ -1,7 +1,8 @@
+"""Tests of tools/oprl_cli/launch.py (moved from tests/test_engine/test_runner_setup.py, with the module)."""
 import pytest
 from mmengine.config import Config
 
-from oprl_mm.engine.runner_setup import enable_auto_scale_lr
+from oprl_cli.launch import enable_auto_scale_lr
 
 
 def schedule_cfg(batch_size, **extra):
@@ -45,7 +46,7 @@ def test_empty_training_set_named(tmp_path):
     from mmengine.runner import Runner
 
     import oprl_mm  # noqa: F401
-    from oprl_mm.engine.runner_setup import check_train_set
+    from oprl_cli.launch import check_train_set
 
     class Toy(BaseModel):
 
