@@ -83,20 +83,15 @@ def collect_images(paths):
     return images
 
 
-def run(inferencer, images, args, console, results):
-    """Infer the images under a progress bar, appending each batch's
-    results to ``results`` as it finishes."""
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task('Inference', total=len(images))
-        inferencer(
-            images,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            strict=args.strict,
-            progress=lambda n: progress.advance(task, n),
-            on_results=results.extend)
+def run(inferencer, images, args, results):
+    """Infer the images under mmpretrain's progress bar, appending each
+    batch's results to ``results`` as it finishes."""
+    inferencer(
+        images,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        strict=args.strict,
+        on_results=results.extend)
 
 
 def print_table(results, failed, args, console):
@@ -153,7 +148,7 @@ def main():
         console = Console(width=160)
     results = []
     try:
-        run(inferencer, images, args, console, results)
+        run(inferencer, images, args, results)
     except BaseException as e:
         stopped = f'{type(e).__name__}: {e}'
         if args.out:
