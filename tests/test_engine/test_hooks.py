@@ -102,8 +102,9 @@ def test_load_report_hook_logs_what_load_from_skipped():
     records = []
     logger = types.SimpleNamespace(
         log=lambda level, msg: records.append((level, msg)))
+    from mmengine.config import Config
     runner = types.SimpleNamespace(model=model, logger=logger,
-                                   _load_from='other.pth')
+                                   cfg=Config(dict(load_from='other.pth')))
     LoadReportHook().after_load_checkpoint(runner, dict(state_dict=state))
     (level, msg), = records
     assert level == logging.WARNING and 'other.pth' in msg
