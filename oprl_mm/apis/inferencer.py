@@ -55,9 +55,9 @@ def load_model(config: Union[str, Config],
     registered ``CheckpointLoader`` scheme changes how the file is read,
     never that check. Here the file is read by
     ``torch.load(weights_only=True)`` with oprl_mm's allowlist and must fit
-    the model exactly (:func:`oprl_mm.engine.strict_load.load_checkpoint_strict`:
-    such a key, SAPM's co-occurrence buffer included, is an error naming
-    the keys and the likely cause). The checkpoint's ``dataset_meta``
+    the model exactly (``load_checkpoint_strict`` of
+    :mod:`oprl_mm.engine.strict_load`: such a key, SAPM's co-occurrence
+    buffer included, is an error naming the keys and the likely cause). The checkpoint's ``dataset_meta``
     (class names) becomes ``model.dataset_meta`` (empty without a
     checkpoint, or for a checkpoint without one).
 

@@ -180,3 +180,16 @@ def class_names_from_arg(classes: Optional[Sequence[str]]) -> Optional[list]:
     names = [str(c) for c in classes]
     check_unique_names(names, 'the classes argument')
     return names
+
+
+def set_classes(dataset, classes: Sequence[str]) -> None:
+    """Set ``dataset.metainfo['classes']`` to the classes an annotation file
+    gave, from a dataset's ``load_data_list``.
+
+    mmengine's ``BaseDataset.metainfo`` returns a copy and has no setter;
+    mmengine's own ``load_data_list`` writes what it reads from an
+    annotation file into the protected ``_metainfo``, as this does. The one
+    such write in oprl_mm: tests/test_datasets/test_coco.py checks that
+    mmengine keeps this meaning.
+    """
+    dataset._metainfo['classes'] = tuple(classes)

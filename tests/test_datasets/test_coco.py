@@ -385,3 +385,23 @@ def test_localization_config_carries_masks_to_the_metric(tmp_path):
         res['localization/mask_chance'], abs=1e-3)
     assert res['localization/box_share'] == pytest.approx(
         res['localization/box_chance'], abs=1e-3)
+
+
+def test_set_classes_is_what_mmengine_metainfo_reads():
+    """``set_classes`` writes mmengine's protected ``BaseDataset._metainfo``
+    (``metainfo`` is a copy without a setter); this fails on an mmengine
+    where ``metainfo`` no longer reads it."""
+    from mmengine.dataset import BaseDataset
+
+    from oprl_mm.datasets.utils import set_classes
+
+    class Listed(BaseDataset):
+
+        def load_data_list(self):
+            set_classes(self, ['b', 'a'])
+            return [dict(img_path='x.png')]
+
+    ds = Listed(ann_file='', serialize_data=False)
+    assert ds.metainfo['classes'] == ('b', 'a')
+    ds.metainfo['classes'] = ('c', )  # a copy: no effect
+    assert ds.metainfo['classes'] == ('b', 'a')
