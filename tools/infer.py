@@ -7,8 +7,9 @@ Every class whose score reaches its threshold is reported, best first::
         --thr thresholds.json --batch-size 16
 
 ``--thr`` is one number or a per-class thresholds file written by
-``tools/analysis_tools/calibrate_thresholds.py``. Folders are read in sorted
-order (their image files only, not recursively), in ``--num-workers``
+``tools/analysis_tools/calibrate_thresholds.py``; it sets the head's
+threshold (default: the config's ``model.head.thr``). Folders are read in
+sorted order (their image files only, not recursively), in ``--num-workers``
 background workers while the model runs. An image that fails (empty,
 truncated, not an image, over ``--max-pixels``, out of memory while decoding,
 an error in the test pipeline) is skipped with a warning and listed under
@@ -98,7 +99,8 @@ def print_table(results, failed, args, console):
     from rich.table import Table
 
     table = Table(
-        title=f'{len(results) + len(failed)} images, thr={args.thr}')
+        title=f'{len(results) + len(failed)} images, thr='
+        f'{"model.head.thr" if args.thr is None else args.thr}')
     table.add_column('image', overflow='fold')
     table.add_column('labels (score)')
     for result in results:
