@@ -369,15 +369,7 @@ class OpenImages(MultiLabelDataset):
         self.trainable_file = osp.join(
             data_root, trainable_file or CLASS_FILES[version][1]) \
             if use_trainable else None
-        described, display = read_class_descriptions(self.class_file)
-        if self.trainable_file:
-            self.label_names = read_trainable(self.trainable_file, described,
-                                              self.class_file)
-        else:
-            self.label_names = list(described)
-        display_of = dict(zip(described, display))
-        classes = tuple(display_of[m] or m for m in self.label_names)
-        self._described = described
+        classes = self._read_classes()
         self.subset_indices = kwargs.pop('indices', None)
         kwargs.pop('serialize_data', None)
         super().__init__(
@@ -387,6 +379,19 @@ class OpenImages(MultiLabelDataset):
             metainfo={'classes': classes, **(metainfo or {})},
             serialize_data=False,
             **kwargs)
+
+    def _read_classes(self) -> tuple:
+        """Set :attr:`label_names` (the trainable LabelNames, or every
+        described one) and return their display names."""
+        described, display = read_class_descriptions(self.class_file)
+        if self.trainable_file:
+            self.label_names = read_trainable(self.trainable_file, described,
+                                              self.class_file)
+        else:
+            self.label_names = list(described)
+        display_of = dict(zip(described, display))
+        self._described = described
+        return tuple(display_of[m] or m for m in self.label_names)
 
     # ----------------------------------------------------------- indexing
     def load_data_list(self) -> list:
