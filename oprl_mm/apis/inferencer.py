@@ -358,6 +358,10 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         thr = torch.as_tensor(self.model.head.thr, dtype=torch.float32)
         return thr.detach().cpu().expand(self.num_classes).clone()
 
+    @thresholds.setter
+    def thresholds(self, thr: ThrType) -> None:
+        self.set_thresholds(thr)
+
     def set_thresholds(self, thr: ThrType) -> None:
         """Set the head's threshold: a number, C numbers or a JSON file
         (:func:`load_thresholds`)."""

@@ -371,6 +371,8 @@ def test_the_head_owns_the_threshold(tiny_model, synth_images):
     sample = own.model.test_step(pseudo_batch(own, path))[0]
     assert sorted(sample.pred_label.tolist()) == list(
         range(0, NUM_CLASSES, 2)) == sorted(own(path)[0]['pred_labels'])
+    own.thresholds = 0.2  # the attribute of before: sets the head's
+    assert own.model.head.thr == 0.2
 
 
 def pseudo_batch(inferencer, path):
