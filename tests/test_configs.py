@@ -26,6 +26,9 @@ def test_config_parses(path):
     evaluators = cfg.val_evaluator if isinstance(cfg.val_evaluator, list) \
         else [cfg.val_evaluator]
     assert evaluators[0].type == 'MLCMetric'
+    # builds: no MLCMetric thr, the threshold is the head's
+    from mmpretrain.registry import METRICS
+    METRICS.build(evaluators[0])
     head = cfg.model.head
     if head.type == 'OPRLHead':
         assert head.num_classes == cfg.data_preprocessor.num_classes

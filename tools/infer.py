@@ -7,8 +7,9 @@ Every class whose score reaches its threshold is reported, best first::
         --thr thresholds.json --batch-size 16
 
 ``--thr`` is one number or a per-class thresholds file written by
-``tools/analysis_tools/calibrate_thresholds.py``. Folders are read in sorted
-order (their image files only, not recursively), in ``--num-workers``
+``tools/analysis_tools/calibrate_thresholds.py``; it sets the head's
+threshold (default: the config's ``model.head.thr``). Folders are read in
+sorted order (their image files only, not recursively), in ``--num-workers``
 background workers while the model runs. An image that fails (empty,
 truncated, not an image, over ``--max-pixels``, out of memory while decoding,
 an error in the test pipeline) is skipped with a warning and listed under
@@ -96,27 +97,23 @@ def collect_images(paths):
     return images
 
 
-def run(inferencer, images, args, console, results):
-    """Infer the images under a progress bar, appending each batch's
-    results to ``results`` as it finishes."""
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task('Inference', total=len(images))
-        inferencer(
-            images,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            skip_unreadable=args.skip_unreadable,
-            progress=lambda n: progress.advance(task, n),
-            on_results=results.extend)
+def run(inferencer, images, args, results):
+    """Infer the images under mmpretrain's progress bar, appending each
+    batch's results to ``results`` as it finishes."""
+    inferencer(
+        images,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        skip_unreadable=args.skip_unreadable,
+        on_results=results.extend)
 
 
 def print_table(results, failed, args, console):
     from rich.table import Table
 
     table = Table(
-        title=f'{len(results) + len(failed)} images, thr={args.thr}')
+        title=f'{len(results) + len(failed)} images, thr='
+        f'{"model.head.thr" if args.thr is None else args.thr}')
     table.add_column('image', overflow='fold')
     table.add_column('labels (score)')
     for result in results:
@@ -166,7 +163,7 @@ def main():
         console = Console(width=160)
     results = []
     try:
-        run(inferencer, images, args, console, results)
+        run(inferencer, images, args, results)
     except BaseException as e:
         stopped = f'{type(e).__name__}: {e}'
         if args.out:

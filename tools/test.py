@@ -91,6 +91,7 @@ def main():
     cfg = config_from_args(args, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = None  # loaded strictly below, not leniently by mmengine
+    cfg.resume = False
     # A checkpoint's state_dict already holds the EMA weights (EMAHook swaps
     # them in when saving), the ones validation used: evaluate it as saved.
     cfg.custom_hooks = [

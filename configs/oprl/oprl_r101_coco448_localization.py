@@ -27,6 +27,6 @@ test_pipeline = [
 test_dataloader = dict(
     dataset=dict(with_masks=True, pipeline=test_pipeline))
 test_evaluator = [
-    dict(type='MLCMetric', thr=0.5),
+    dict(type='MLCMetric'),
     dict(type='AttentionLocalization'),
 ]

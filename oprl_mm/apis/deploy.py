@@ -89,16 +89,13 @@ def check_export_size(model: nn.Module, img_size: int,
     Args:
         img_size (int): H = W asked for.
         probe_size (int, optional): a size the backbone is known to take,
-            to measure its stride; defaults to the config's test size, else
-            224.
+            to measure its stride (the tools pass the config's test size,
+            :func:`config_img_size`); defaults to 224.
     """
     if img_size < 1:
         raise ValueError(f'image size {img_size} must be a positive number '
                          'of pixels (e.g. the test pipeline\'s size)')
-    if probe_size is None:
-        cfg = getattr(model, '_config', None)
-        probe_size = (config_img_size(cfg) if cfg is not None else None) \
-            or 224
+    probe_size = probe_size or 224
     stride = backbone_stride(model, probe_size)
     if stride is not None and (img_size < stride or img_size % stride):
         lower = max(stride, img_size // stride * stride)
@@ -110,14 +107,17 @@ def check_export_size(model: nn.Module, img_size: int,
 
 def preprocess_info(model: nn.Module, img_size: int) -> dict:
     """What a deployer does to an image before the graph: resize to
-    ``img_size``, BGR -> RGB when ``to_rgb``, then ``(x - mean) / std``."""
+    ``img_size``, BGR -> RGB when ``to_rgb``, then ``(x - mean) / std``
+    (mean and std None when the preprocessor does not normalise: it holds
+    the ``mean`` and ``std`` buffers exactly when it does)."""
     pre = model.data_preprocessor
-    normalise = getattr(pre, '_enable_normalize', False)
+    buffers = dict(pre.named_buffers(recurse=False))
+    normalise = 'mean' in buffers and 'std' in buffers
     return dict(
         img_size=img_size,
         to_rgb=bool(getattr(pre, 'to_rgb', False)),
-        mean=pre.mean.flatten().tolist() if normalise else None,
-        std=pre.std.flatten().tolist() if normalise else None)
+        mean=buffers['mean'].flatten().tolist() if normalise else None,
+        std=buffers['std'].flatten().tolist() if normalise else None)
 
 
 def export_onnx(model: nn.Module,

@@ -2,8 +2,8 @@
 
 ``MultiLabelInferencer`` is mmpretrain's ``ImageClassificationInferencer``
 with a multi-label ``postprocess``: mmpretrain's keeps one arg-max label per
-image, this one keeps every class whose score reaches its threshold (one
-threshold, or one per class). The model comes from
+image, this one keeps every class the head predicts, at the head's
+threshold (one, or one per class). The model comes from
 ``mmpretrain.apis.get_model``; images are decoded in DataLoader workers
 while the model runs, and an unreadable one can be skipped instead of
 stopping the run.
@@ -39,21 +39,38 @@ ThrType = Union[float, int, str, Sequence[float]]
 LOADERS = ('LoadImageFromFile', 'LoadImageFromFileOrSkip')
 
 
+def read_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A copy of ``config`` (or the file it names) with ``cfg_options``
+    merged."""
+    cfg = (copy.deepcopy(config)
+           if isinstance(config, Config) else Config.fromfile(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: Union[str, torch.device, None] = None,
                cfg_options: Optional[dict] = None) -> nn.Module:
     """The model of a config, in eval mode, with a checkpoint's weights.
 
-    Built by ``mmpretrain.apis.get_model``, which does not call
+    Built by ``mmpretrain.apis.get_model(cfg)``, which does not call
     ``init_weights``: nothing (no pretrained backbone) is downloaded. The
-    checkpoint is read by ``torch.load(weights_only=True)`` with oprl_mm's
-    allowlist and must fit the model exactly
-    (:func:`oprl_mm.engine.strict_load.load_checkpoint_strict`: a missing,
-    unexpected or wrong-shaped key, SAPM's co-occurrence buffer included,
-    is an error naming the keys and the likely cause); its
-    ``dataset_meta`` (class names) becomes ``model.dataset_meta`` (empty
-    without a checkpoint, or for a checkpoint without one).
+    checkpoint is loaded after it, not by ``get_model(cfg,
+    pretrained=checkpoint)``: mmpretrain 1.2.0's ``get_model`` loads with
+    mmengine's ``load_checkpoint`` at ``strict=False``, which only logs a
+    missing, unexpected or wrong-shaped key and predicts with the initial
+    values (random classifier rows, an identity co-occurrence matrix); a
+    registered ``CheckpointLoader`` scheme changes how the file is read,
+    never that check. Here the file is read by
+    ``torch.load(weights_only=True)`` with oprl_mm's allowlist and must fit
+    the model exactly (``load_checkpoint_strict`` of
+    :mod:`oprl_mm.engine.strict_load`: such a key, SAPM's co-occurrence
+    buffer included, is an error naming the keys and the likely cause).
+    The checkpoint's ``dataset_meta`` (class names) becomes ``model.dataset_meta`` (empty without a
+    checkpoint, or for a checkpoint without one).
 
     Args:
         config (str | Config): config file or ``Config``.
@@ -62,17 +79,11 @@ def load_model(config: Union[str, Config],
             available, else CPU.
         cfg_options (dict, optional): overrides merged into the config.
     """
-    cfg = (copy.deepcopy(config)
-           if isinstance(config, Config) else Config.fromfile(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = get_model(cfg)
     model.dataset_meta = {}
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'checkpoint {checkpoint!r} does not exist')
         ckpt = load_checkpoint_strict(model, checkpoint, map_location='cpu')
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         model.dataset_meta = dict(meta.get('dataset_meta') or {})
@@ -189,7 +200,10 @@ def _read_thresholds_file(path: str):
 class _Inputs(Dataset):
     """Reads and transforms the inputs in DataLoader workers; a file that
     cannot be read, is over ``max_pixels``, runs out of memory or fails in
-    the pipeline comes back as its reason instead of an error."""
+    the pipeline comes back as its reason instead of an error. Each data
+    sample carries its input's position (``sample_idx``) and path
+    (``img_path``), so that a prediction names its input when others were
+    skipped."""
 
     def __init__(self, inputs: list, pipeline: Callable,
                  max_pixels: Optional[int] = MAX_PIXELS):
@@ -202,15 +216,16 @@ class _Inputs(Dataset):
 
     def __getitem__(self, idx):
         image = self.inputs[idx]
-        if isinstance(image, np.ndarray):
-            shape = image.shape[:2]
-            return idx, self.pipeline(
-                dict(img=image, img_shape=shape, ori_shape=shape)), None
         try:
-            img = read_image(image, max_pixels=self.max_pixels)
-            data = self.pipeline(
-                dict(img=img, img_path=image, img_shape=img.shape[:2],
-                     ori_shape=img.shape[:2]))
+            if isinstance(image, np.ndarray):
+                data = self.pipeline(
+                    dict(img=image, img_shape=image.shape[:2],
+                         ori_shape=image.shape[:2]))
+            else:
+                img = read_image(image, max_pixels=self.max_pixels)
+                data = self.pipeline(
+                    dict(img=img, img_path=image, img_shape=img.shape[:2],
+                         ori_shape=img.shape[:2]))
         except UnreadableImageError as e:
             return idx, None, e.reason
         except MemoryError:
@@ -219,6 +234,9 @@ class _Inputs(Dataset):
         except Exception as e:  # one image's failure must not end the run
             return idx, None, (f'test pipeline failed ({type(e).__name__}: '
                                f'{e})')
+        data['data_samples'].set_metainfo(dict(sample_idx=idx))
+        if not isinstance(image, np.ndarray):
+            data['data_samples'].set_metainfo(dict(img_path=image))
         return idx, data, None
 
 
@@ -226,8 +244,29 @@ def _as_list(batch):
     return batch
 
 
+def best_first(labels: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
+    """``labels`` (class indices) ordered by decreasing ``score``, ties in
+    class order."""
+    labels = labels.detach().long().cpu()
+    score = score.detach().float().cpu()[labels]
+    return labels[score.argsort(descending=True, stable=True)]
+
+
 class MultiLabelInferencer(ImageClassificationInferencer):
     """Multi-label inference on images, with one or per-class thresholds.
+
+    mmpretrain's ``ImageClassificationInferencer`` (its ``__call__``, a
+    folder read as its files, batching, ``show_dir`` ...) with what
+    multi-label needs: the labels are every class the head predicts (score
+    >= ``model.head.thr``), best first, instead of the arg-max; an image
+    that cannot be read can be skipped; images are decoded in DataLoader
+    workers while the model runs.
+
+    The threshold has one owner, the model's head (``model.head.thr``,
+    0.5 in the configs): it sets each prediction's ``pred_label``, which
+    this inferencer reports and ``MLCMetric`` counts. ``thr`` (or
+    :meth:`set_thresholds`) sets the head's threshold; :attr:`thresholds`
+    reads it.
 
     Examples:
         >>> from oprl_mm.apis import MultiLabelInferencer
@@ -238,14 +277,17 @@ class MultiLabelInferencer(ImageClassificationInferencer):
 
     Args:
         model (str | Config): the config file path or a ``Config``.
-        pretrained (str, optional): checkpoint path. Without one the weights
-            are random (useful only for tests).
+        pretrained (str, optional): checkpoint path (loaded strictly, see
+            :func:`load_model`). Without one the weights are random (useful
+            only for tests).
         device (str | torch.device, optional): defaults to CUDA when
             available, else CPU.
-        thr (float | str | Sequence[float]): one threshold for every class,
-            C thresholds, or the path of a thresholds JSON file written by
+        thr (float | str | Sequence[float], optional): sets the head's
+            threshold: one for every class, C thresholds, or the path of a
+            thresholds JSON file written by
             ``tools/analysis_tools/calibrate_thresholds.py``. A label is
-            predicted when its score is >= its threshold. Defaults to 0.5.
+            predicted when its score is >= its threshold. Defaults to None:
+            the config's ``model.head.thr``.
         classes (Sequence[str], optional): class names; by default those of
             the checkpoint's ``dataset_meta``, else of the config's test
             dataset, else ``class_0 ... class_{C-1}``.
@@ -254,36 +296,67 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             before decoding, as unreadable ones are (listed in ``failed``
             with ``skip_unreadable=True``). Defaults to ``MAX_PIXELS`` (100
             megapixels); None lifts the limit.
+
+    Call arguments besides mmpretrain's (``batch_size``,
+    ``return_datasamples``, ``show_dir`` ...):
+
+    - ``num_workers`` (int): DataLoader workers that read and transform the
+      images while the model runs. Defaults to 2.
+    - ``skip_unreadable`` (bool): skip an unreadable image with a warning
+      and list it in :attr:`failed`. Defaults to False: it raises (naming
+      it), as in mmpretrain's inferencer.
+    - ``progress`` (callable): called with the number of inputs of each
+      finished batch, read or not.
+    - ``on_results`` (callable): called with the result dicts of each
+      finished batch, so that a caller keeps what was done if a later
+      batch fails (``tools/infer.py`` writes it).
+
+    A call returns one dict per image read, in input order (also for a
+    single image): ``image`` (the path, or the position of an array
+    input), ``pred_scores`` (the C scores), ``pred_labels`` and
+    ``pred_classes`` (the head's labels, best first). Images that fail
+    (``skip_unreadable=True``: unreadable, over ``max_pixels``, out of
+    memory, a pipeline error) are left out and listed in :attr:`failed` as
+    ``{'image', 'reason'}``.
     """
+
+    # 'strict' only to name its replacement (renamed_arguments below)
+    preprocess_kwargs = {'num_workers', 'skip_unreadable', 'strict',
+                         'progress'}
+    forward_kwargs = {'on_results'}
 
     def __init__(self,
                  model: Union[str, Config],
                  pretrained: Optional[str] = None,
                  device: Union[str, torch.device, None] = None,
-                 thr: ThrType = 0.5,
+                 thr: Optional[ThrType] = None,
                  classes: Optional[Sequence[str]] = None,
                  cfg_options: Optional[dict] = None,
                  max_pixels: Optional[int] = MAX_PIXELS):
         self.max_pixels = max_pixels
-        built = load_model(model, pretrained, device, cfg_options)
+        cfg = read_config(model, cfg_options)
+        built = load_model(cfg, pretrained, device)
         num = getattr(getattr(built, 'head', None), 'num_classes', None)
-        if num is None:
-            raise ValueError('cannot tell the number of classes of the model:'
-                             ' its head has no num_classes')
+        if num is None or not hasattr(built.head, 'thr'):
+            raise ValueError(
+                'MultiLabelInferencer needs a multi-label head with '
+                'num_classes and thr (mmpretrain\'s MultiLabelClsHead or a '
+                f'subclass); the config\'s head is {type(built.head)}')
         self.num_classes = int(num)
         super().__init__(
             built,
             pretrained=False,
-            classes=self._class_names(built, classes))
+            classes=self._class_names(built, cfg, classes))
         self.device = next(self.model.parameters()).device
         self.failed: List[Dict] = []
-        self.set_thresholds(thr)
+        if thr is not None:
+            self.set_thresholds(thr)
 
     # ------------------------------------------------------------ set-up
-    def _class_names(self, model, classes) -> List[str]:
+    def _class_names(self, model, cfg, classes) -> List[str]:
         if classes is None:
             classes = model.dataset_meta.get('classes') or \
-                config_classes(model._config)
+                config_classes(cfg)
         if classes is None:
             classes = [f'class_{i}' for i in range(self.num_classes)]
         if len(classes) != self.num_classes:
@@ -292,9 +365,22 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                 f'{self.num_classes} classes')
         return [str(c) for c in classes]
 
+    @property
+    def thresholds(self) -> torch.Tensor:
+        """The C thresholds the head predicts with (``model.head.thr``)."""
+        thr = torch.as_tensor(self.model.head.thr, dtype=torch.float32)
+        return thr.detach().cpu().expand(self.num_classes).clone()
+
+    @thresholds.setter
+    def thresholds(self, thr: ThrType) -> None:
+        self.set_thresholds(thr)
+
     def set_thresholds(self, thr: ThrType) -> None:
-        """Replace the thresholds (a number, C numbers or a JSON file)."""
-        self.thresholds = load_thresholds(thr, self.num_classes, self.classes)
+        """Set the head's threshold: a number, C numbers or a JSON file
+        (:func:`load_thresholds`)."""
+        values = load_thresholds(thr, self.num_classes, self.classes)
+        self.model.head.thr = float(thr) if isinstance(thr, (int, float)) \
+            else values.to(self.device)
 
     def _init_pipeline(self, cfg: Config) -> Callable:
         """The test pipeline without its loader: inputs are read here (path)
@@ -307,17 +393,23 @@ class MultiLabelInferencer(ImageClassificationInferencer):
 
     # --------------------------------------------------------- inference
     def _inputs_to_list(self, inputs) -> list:
-        images = list(inputs) if isinstance(inputs, (list, tuple)) \
-            else [inputs]
+        """mmpretrain's (a folder path becomes its files), with paths as
+        ``str`` and each input checked: a path or an H x W x 3 array."""
+        if isinstance(inputs, os.PathLike):
+            inputs = str(inputs)
+        images = [
+            str(i) if isinstance(i, os.PathLike) else i
+            for i in super()._inputs_to_list(inputs)
+        ]
         for image in images:
             if isinstance(image, np.ndarray):
                 if image.ndim != 3 or image.shape[2] != 3:
                     raise ValueError('an array image must be H x W x 3 '
                                      f'(BGR), got shape {image.shape}')
-            elif not isinstance(image, (str, os.PathLike)):
+            elif not isinstance(image, str):
                 raise TypeError('an image must be a path or an H x W x 3 '
                                 f'array, got {type(image).__name__}')
-        return [str(i) if isinstance(i, os.PathLike) else i for i in images]
+        return images
 
     def prepare(self, image: ImageType) -> dict:
         """The test pipeline's output for one image path or H x W x 3 BGR
@@ -326,18 +418,26 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         _, data, reason = _Inputs([image], self.pipeline,
                                   self.max_pixels)[0]
         if reason is not None:
-            self._unreadable(image, reason, skip=False)
+            self._unreadable(image if isinstance(image, str) else 0, reason,
+                             skip=False)
         return data
 
-    def preprocess(self, inputs: list, batch_size: int = 1,
-                   num_workers: int = 2):
-        """Batches of ``(indices, data, failures)``: the input positions
-        read and their collated pipeline outputs (None when none was), and
-        ``(position, reason)`` of each unreadable input. Inputs are read
-        and transformed in ``num_workers`` DataLoader workers (none when one
-        batch holds them all), in order."""
+    @renamed_arguments(
+        strict='skip_unreadable (strict=False is skip_unreadable=True)')
+    def preprocess(self,
+                   inputs: list,
+                   batch_size: int = 1,
+                   num_workers: int = 2,
+                   skip_unreadable: bool = False,
+                   progress: Optional[Callable[[int], None]] = None):
+        """Collated batches of the test pipeline's outputs of the inputs
+        read, in order. Inputs are read and transformed in ``num_workers``
+        DataLoader workers (none when one batch holds them all); one that
+        fails raises, or with ``skip_unreadable`` is skipped and listed in
+        :attr:`failed` (the one place where inputs are read)."""
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.failed = []
         batches = ceil(len(inputs) / batch_size)
         loader = DataLoader(
             _Inputs(inputs, self.pipeline, self.max_pixels),
@@ -345,30 +445,39 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             num_workers=min(num_workers, batches) if batches > 1 else 0,
             collate_fn=_as_list)
         for batch in loader:
-            good = [(i, data) for i, data, reason in batch if reason is None]
-            failures = [(i, reason) for i, _, reason in batch
-                        if reason is not None]
-            yield ([i for i, _ in good],
-                   pseudo_collate([d for _, d in good]) if good else None,
-                   failures)
+            for i, _, reason in batch:
+                if reason is not None:  # an array is named by its position
+                    name = inputs[i] if isinstance(inputs[i], str) else i
+                    self._unreadable(name, reason, skip_unreadable)
+            good = [data for _, data, reason in batch if reason is None]
+            if good:
+                yield pseudo_collate(good)
+            if progress is not None:
+                progress(len(batch))
 
     def labels(self, score: torch.Tensor) -> torch.Tensor:
         """The classes whose score (of the C in ``score``) is at or above
-        their threshold, best first."""
+        the head's threshold, best first."""
         score = score.detach().float().cpu()
-        order = score.argsort(descending=True, stable=True)
-        return order[score[order] >= self.thresholds[order]]
+        return best_first(torch.where(score >= self.thresholds)[0], score)
 
-    @torch.no_grad()
-    def forward(self, data: dict, **kwargs) -> List[DataSample]:
-        """``model.test_step``; each sample's ``pred_label`` becomes
-        :meth:`labels` of its scores."""
-        samples = self.model.test_step(data)
+    def forward(self,
+                data: dict,
+                on_results: Optional[Callable[[list], None]] = None
+                ) -> List[DataSample]:
+        """``model.test_step`` (the head sets ``pred_label`` at its
+        threshold), each ``pred_label`` ordered best first; the batch's
+        result dicts go to ``on_results``."""
+        samples = super().forward(data)
         for sample in samples:
-            sample.set_pred_label(self.labels(sample.pred_score))
+            sample.set_pred_label(
+                best_first(sample.pred_label, sample.pred_score))
+        if on_results is not None:
+            on_results(self.postprocess(samples))
         return samples
 
-    def _unreadable(self, image: str, reason: str, skip: bool) -> None:
+    def _unreadable(self, image: Union[str, int], reason: str,
+                    skip: bool) -> None:
         if not skip and reason == MISSING_REASON:
             raise FileNotFoundError(f'image {image!r} does not exist')
         if not skip:
@@ -377,82 +486,18 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             warnings.warn(f'skipped unreadable image {image}: {reason}')
         self.failed.append(dict(image=image, reason=reason))
 
-    @renamed_arguments(
-        strict='skip_unreadable (strict=False is skip_unreadable=True)')
-    def __call__(self,
-                 inputs,
-                 batch_size: int = 1,
-                 num_workers: int = 2,
-                 skip_unreadable: bool = False,
-                 progress: Optional[Callable[[int], None]] = None,
-                 return_datasamples: bool = False,
-                 on_results: Optional[Callable[[list], None]] = None,
-                 **kwargs) -> list:
-        """Classify images.
-
-        Args:
-            inputs (str | np.ndarray | list): an image path, an H x W x 3
-                uint8 BGR array, or a list of them.
-            batch_size (int): images per forward pass. Defaults to 1.
-            num_workers (int): DataLoader workers that read and transform
-                the images while the model runs. Defaults to 2.
-            skip_unreadable (bool): skip an unreadable image with a warning
-                and list it in ``self.failed``. Defaults to False: it raises
-                (naming it), as in mmpretrain's inferencer.
-            progress (callable, optional): called with the number of images
-                of each finished batch (e.g. a progress bar's update).
-            return_datasamples (bool): return the ``DataSample`` of each
-                image instead of dicts.
-            on_results (callable, optional): called with the result dicts
-                of each finished batch, so that a caller keeps what was
-                done if a later batch fails (``tools/infer.py`` writes it).
-            **kwargs: visualisation arguments of mmpretrain's
-                ``ImageClassificationInferencer`` (``show_dir`` ...).
-
-        Returns:
-            list[dict]: one dict per image read, in input order (also for a
-            single image): ``image`` (the path, or the position of an array
-            input), ``pred_scores`` (the C scores), ``pred_labels`` and
-            ``pred_classes`` (every class whose score is >= its threshold,
-            best first). Images that fail (``skip_unreadable=True``:
-            unreadable, over ``max_pixels``, out of memory, a pipeline
-            error) are left out and listed in ``self.failed`` as
-            ``{'image', 'reason'}``.
-        """
-        _, _, visualize_kwargs, _ = self._dispatch_kwargs(**kwargs)
-        images = self._inputs_to_list(inputs)
-        self.failed = []
-        preds, kept, results = [], [], []
-        for indices, data, failures in self.preprocess(
-                images, batch_size, num_workers):
-            for i, reason in failures:
-                self._unreadable(images[i], reason, skip_unreadable)
-            if data is not None:
-                batch = self.forward(data)
-                preds.extend(batch)
-                kept.extend(indices)
-                results.extend(self._result_dicts(images, indices, batch))
-                if on_results is not None:
-                    on_results(results[-len(batch):])
-            if progress is not None:
-                progress(len(indices) + len(failures))
-        self.visualize([images[i] for i in kept], preds, **visualize_kwargs)
-        return preds if return_datasamples else results
-
-    def _result_dicts(self, images: list, indices: List[int],
-                      preds: List[DataSample]) -> List[dict]:
-        """The :meth:`postprocess` dicts of one batch, each with ``image``
-        (the path, or the position of an array input)."""
-        return [
-            dict(image=images[i] if isinstance(images[i], str) else i, **r)
-            for r, i in zip(self.postprocess(preds), indices)
-        ]
+    def visualize(self, ori_inputs: list, preds: List[DataSample],
+                  **kwargs):
+        """mmpretrain's, on the inputs that were read (one skipped has no
+        prediction)."""
+        read = [ori_inputs[sample.sample_idx] for sample in preds]
+        return super().visualize(read, preds, **kwargs)
 
     def postprocess(self,
                     preds: List[DataSample],
                     visualization=None,
                     return_datasamples: bool = False) -> list:
-        """Every image's scores and its labels at or above their thresholds
+        """Every image's scores and the head's labels, best first
         (mmpretrain's ``postprocess`` keeps the arg-max only)."""
         if return_datasamples:
             return preds
@@ -461,6 +506,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             labels = sample.pred_label.tolist()
             results.append(
                 dict(
+                    image=sample.get('img_path', sample.sample_idx),
                     pred_scores=sample.pred_score.float().cpu().tolist(),
                     pred_labels=labels,
                     pred_classes=[self.classes[i] for i in labels]))

@@ -10,7 +10,8 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
 from ..renamed import renamed_arguments
-from .utils import check_dir, check_file, filter_empty_gt, read_json
+from .utils import (check_dir, check_file, filter_empty_gt, read_json,
+                    set_classes)
 
 
 @contextmanager
@@ -261,7 +262,7 @@ class CocoMultiLabel(MultiLabelDataset):
         box_split, boxes, box_cls = _boxes_by_image(a_idx, a_cls, boxes,
                                                     len(images))
         lab_split, lab_cls = _labels_by_image(a_idx, a_cls, len(images),
-                                              len(self._metainfo['classes']))
+                                              len(self.metainfo['classes']))
         data_list = self._data_infos(images, lab_split, lab_cls, box_split,
                                      boxes, box_cls)
         if self.with_masks:  # in the boxes' order
@@ -323,9 +324,9 @@ class CocoMultiLabel(MultiLabelDataset):
     def _selected(self, names: List[str]) -> List[int]:
         """Positions in ``names`` of the classes, in class order; every
         category unless ``metainfo``/``classes`` selected some."""
-        wanted = self._metainfo.get('classes')
+        wanted = self.metainfo.get('classes')
         if wanted is None:
-            self._metainfo['classes'] = tuple(names)
+            set_classes(self, names)
             return list(range(len(names)))
         wanted = list(wanted)
         unknown = [n for n in wanted if n not in names]
@@ -334,7 +335,7 @@ class CocoMultiLabel(MultiLabelDataset):
                 f'classes {unknown} given in metainfo/classes are not '
                 f'categories of {osp.abspath(self.ann_file)}; its '
                 f'categories are {names}')
-        self._metainfo['classes'] = tuple(wanted)
+        set_classes(self, wanted)
         pos = {n: i for i, n in enumerate(names)}
         return [pos[n] for n in wanted]
 

@@ -9,7 +9,7 @@ from mmpretrain.registry import DATASETS
 
 from ..renamed import renamed_arguments
 from .utils import (check_dir, check_unique_names, filter_empty_gt,
-                    read_text)
+                    read_text, set_classes)
 
 CUSTOM_DOC = 'docs/custom_dataset.md'
 
@@ -167,10 +167,10 @@ class CsvMultiLabel(MultiLabelDataset):
     def _class_list(self, rows: List[Tuple[int, str, List[str]]]) -> list:
         """The given classes, else every name of the file, sorted; set in
         metainfo."""
-        classes = self._metainfo.get('classes')
+        classes = self.metainfo.get('classes')
         if classes is None:
             classes = sorted({n for _, _, names in rows for n in names})
-            self._metainfo['classes'] = tuple(classes)
+            set_classes(self, classes)
         check_unique_names(
             classes, f'the classes given for {osp.abspath(self.ann_file)}')
         return list(classes)

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from mmengine.dataset import force_full_init
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
@@ -326,7 +327,16 @@ class OpenImages(MultiLabelDataset):
             Defaults to True; False does not look.
         image_ext (str): image file extension. Defaults to ``'.jpg'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
-            (``pipeline``, ``test_mode``, ``indices`` ...).
+            (``pipeline``, ``test_mode``, ``indices``, ``lazy_init`` ...).
+            ``indices`` is applied to the arrays (after the filters, as
+            mmengine does); ``serialize_data`` is ignored: the flat arrays
+            are already the compact storage that DataLoader workers share.
+
+    mmengine's ``BaseDataset.full_init`` builds the dataset through its
+    public steps: :meth:`load_data_list` indexes the labels file into the
+    arrays and :meth:`filter_data` filters them; both return an empty
+    ``data_list``, and the methods that read an image are
+    ``force_full_init``, as mmengine's own.
     """
 
     @renamed_arguments(
@@ -365,6 +375,21 @@ class OpenImages(MultiLabelDataset):
         self.trainable_file = osp.join(
             data_root, trainable_file or CLASS_FILES[version][1]) \
             if use_trainable else None
+        classes = self._read_classes()
+        self.subset_indices = kwargs.pop('indices', None)
+        kwargs.pop('serialize_data', None)
+        super().__init__(
+            ann_file='',
+            data_root=data_root,
+            data_prefix=split if data_prefix is None else data_prefix,
+            metainfo={'classes': classes, **(metainfo or {})},
+            filter_cfg=filter_cfg,
+            serialize_data=False,
+            **kwargs)
+
+    def _read_classes(self) -> tuple:
+        """Set :attr:`label_names` (the trainable LabelNames, or every
+        described one) and return their display names."""
         described, display = read_class_descriptions(self.class_file)
         if self.trainable_file:
             self.label_names = read_trainable(self.trainable_file, described,
@@ -372,21 +397,13 @@ class OpenImages(MultiLabelDataset):
         else:
             self.label_names = list(described)
         display_of = dict(zip(described, display))
-        classes = tuple(display_of[m] or m for m in self.label_names)
         self._described = described
-        super().__init__(
-            ann_file='',
-            data_root=data_root,
-            data_prefix=split if data_prefix is None else data_prefix,
-            metainfo={'classes': classes, **(metainfo or {})},
-            filter_cfg=filter_cfg,
-            **kwargs)
+        return tuple(display_of[m] or m for m in self.label_names)
 
     # ----------------------------------------------------------- indexing
-    def full_init(self) -> None:
-        """Index the labels file into flat arrays (no per-image dicts)."""
-        if self._fully_initialized:
-            return
+    def load_data_list(self) -> list:
+        """Index the labels file into flat arrays; no per-image dicts (an
+        empty ``data_list``)."""
         check_dir(self.img_prefix, 'Open Images image folder')
         trainable = {m: i for i, m in enumerate(self.label_names)}
         labels = HumanLabels(self.label_file, self._described,
@@ -396,6 +413,12 @@ class OpenImages(MultiLabelDataset):
         self.image_ids, self.first_rows = labels.image_ids, labels.first_rows
         self.offsets, self.classes = labels.offsets, labels.classes
         self.values = labels.values
+        return []
+
+    def filter_data(self) -> list:
+        """Keep the images with a verified positive (``filter_empty_gt``)
+        and present (``check_images``), then ``indices``; an empty
+        ``data_list``."""
         keep = np.ones(len(self.image_ids), dtype=bool)
         if self.filter_empty_gt:
             image, _ = self._positive_pairs()
@@ -403,10 +426,9 @@ class OpenImages(MultiLabelDataset):
         if self.check_images:
             keep &= self._present(keep)
         self._select(np.flatnonzero(keep))
-        if self._indices is not None:
-            self._select(self._subset_indices(self._indices))
-        self.data_list = []
-        self._fully_initialized = True
+        if self.subset_indices is not None:
+            self._select(self._subset_indices(self.subset_indices))
+        return []
 
     def _present(self, wanted: np.ndarray) -> np.ndarray:
         """Which images are in the image folder (one listing)."""
@@ -454,10 +476,12 @@ class OpenImages(MultiLabelDataset):
                 np.arange(num)[indices:]
         return np.asarray(indices, dtype=np.int64)
 
+    @force_full_init
     def get_subset_(self, indices: Union[Sequence[int], int]) -> None:
         """Keep a subset of the images in place (see mmengine)."""
         self._select(self._subset_indices(indices))
 
+    @force_full_init
     def get_subset(self, indices: Union[Sequence[int], int]) -> 'OpenImages':
         """A copy holding a subset of the images (see mmengine)."""
         other = copy.copy(self)
@@ -465,9 +489,8 @@ class OpenImages(MultiLabelDataset):
         return other
 
     # ----------------------------------------------------------- access
+    @force_full_init
     def __len__(self) -> int:
-        if not self._fully_initialized:
-            self.full_init()
         return len(self.image_ids)
 
     def _labels(self, idx: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -475,10 +498,9 @@ class OpenImages(MultiLabelDataset):
         classes, values = self.classes[start:end], self.values[start:end]
         return classes[values == 1], classes[values == 0]
 
+    @force_full_init
     def get_data_info(self, idx: int) -> dict:
         """The data info of an image, built from the arrays."""
-        if not self._fully_initialized:
-            self.full_init()
         idx = int(idx) % len(self)
         positives, negatives = self._labels(idx)
         name = self.image_ids[idx].decode() + self.image_ext
@@ -488,15 +510,15 @@ class OpenImages(MultiLabelDataset):
             gt_label_negative=negatives.astype(np.int64).tolist(),
             sample_idx=idx)
 
+    @force_full_init
     def get_cat_ids(self, idx: int) -> List[int]:
         """The verified positives of an image."""
         return self._labels(int(idx))[0].astype(np.int64).tolist()
 
+    @force_full_init
     def positive_label_pairs(self) -> Tuple[np.ndarray, np.ndarray]:
         """(image index, class index) of every verified positive, the labels
         :class:`~oprl_mm.engine.CooccurrenceHook` builds A from."""
-        if not self._fully_initialized:
-            self.full_init()
         return self._positive_pairs()
 
     def _positive_pairs(self) -> Tuple[np.ndarray, np.ndarray]:

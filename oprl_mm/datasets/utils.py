@@ -212,3 +212,16 @@ def filter_empty_gt(filter_cfg: Optional[dict], owner: str,
         raise ValueError(f'{owner}: filter_cfg.filter_empty_gt must be True '
                          f'or False, got {value!r}')
     return value
+
+
+def set_classes(dataset, classes: Sequence[str]) -> None:
+    """Set ``dataset.metainfo['classes']`` to the classes an annotation file
+    gave, from a dataset's ``load_data_list``.
+
+    mmengine's ``BaseDataset.metainfo`` returns a copy and has no setter;
+    mmengine's own ``load_data_list`` writes what it reads from an
+    annotation file into the protected ``_metainfo``, as this does. The one
+    such write in oprl_mm: tests/test_datasets/test_coco.py checks that
+    mmengine keeps this meaning.
+    """
+    dataset._metainfo['classes'] = tuple(classes)

@@ -216,8 +216,21 @@ def runner_load_strict(runner, path: str) -> dict:
     ``Runner.load_checkpoint`` does otherwise (``after_load_checkpoint``
     hooks are called first); return the checkpoint dict.
 
-    For evaluation: leave the config's ``load_from`` unset so that
-    ``runner.test()`` does not load the file again, leniently."""
+    For evaluation: the runner's config must have ``load_from`` unset and
+    ``resume`` off, else ``runner.test()`` (``Runner.load_or_resume``)
+    would load a checkpoint again, leniently, over this one.
+
+    Raises:
+        ValueError: the runner's config sets ``load_from`` or ``resume``.
+    """
+    for key in ('load_from', 'resume'):
+        if runner.cfg.get(key):
+            raise ValueError(
+                f'runner_load_strict: the config sets {key}='
+                f'{runner.cfg.get(key)!r}, so runner.test() would load a '
+                'checkpoint again, leniently, over the strict one: set '
+                'cfg.load_from = None and cfg.resume = False before '
+                'building the Runner')
     checkpoint = read_checkpoint(path)
     runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
     model = runner.model.module if is_model_wrapper(runner.model) \
@@ -225,7 +238,6 @@ def runner_load_strict(runner, path: str) -> dict:
     state_dict = model_state_dict(checkpoint)
     check_state_dict_fits(model, state_dict, path)
     model.load_state_dict(state_dict, strict=False)
-    runner._has_loaded = True
     runner.logger.info(f'Loaded checkpoint {path} (every key and shape '
                        'matches the model)')
     return checkpoint

@@ -69,16 +69,11 @@ def multilabel_metrics(pred: torch.Tensor,
 
     A label is predicted positive when its score is >= ``thr`` (one
     threshold, or one per class, e.g. from
-    ``tools/analysis_tools/calibrate_thresholds.py``). Per class c:
-    ``P_c = TP_c / (TP_c + FP_c)`` (0 when c is never predicted) and
-    ``R_c = TP_c / (TP_c + FN_c)`` (0 when c has no positive); CP and CR are
-    their means over classes and ``CF1 = 2 CP CR / (CP + CR)``, the CF1 of
-    the literature (mmpretrain's macro f1-score, the mean of per-class F1,
-    is a different number). OP, OR and OF1 pool all image-label pairs.
-    Entries whose target is -1 (e.g. VOC's difficult-only labels) are left
-    out of every figure. mAP is the mean of the per-class AP: mmpretrain's
-    (non-interpolated) by default, the lineage's envelope AP with
-    ``ap_type='envelope'``.
+    ``tools/analysis_tools/calibrate_thresholds.py``); CP ... OF1 are
+    :func:`label_metrics` of these decisions. mAP is the mean of the
+    per-class AP: mmpretrain's (non-interpolated) by default, the lineage's
+    envelope AP with ``ap_type='envelope'``. Entries whose target is -1
+    (e.g. VOC's difficult-only labels) are left out of every figure.
 
     Args:
         pred (Tensor): N x C scores.
@@ -88,11 +83,31 @@ def multilabel_metrics(pred: torch.Tensor,
         ap_type (str): 'non_interpolated' (default) or 'envelope'.
     """
     pred = pred.float()
+    predicted = pred >= torch.as_tensor(thr, dtype=torch.float32)
+    ap = average_precision(pred, target.float(), ap_type)
+    return dict(mAP=ap.mean().item(), **label_metrics(predicted, target))
+
+
+def label_metrics(predicted: torch.Tensor,
+                  target: torch.Tensor) -> Dict[str, float]:
+    """CP, CR, CF1, OP, OR, OF1 of predicted labels, in percent.
+
+    Per class c: ``P_c = TP_c / (TP_c + FP_c)`` (0 when c is never
+    predicted) and ``R_c = TP_c / (TP_c + FN_c)`` (0 when c has no
+    positive); CP and CR are their means over classes and
+    ``CF1 = 2 CP CR / (CP + CR)``, the CF1 of the literature (mmpretrain's
+    macro f1-score, the mean of per-class F1, is a different number). OP,
+    OR and OF1 pool all image-label pairs. Entries whose target is -1 are
+    left out.
+
+    Args:
+        predicted (Tensor): N x C, True where a label is predicted.
+        target (Tensor): N x C targets in {1, 0, -1}.
+    """
     target = target.float()
-    thr = torch.as_tensor(thr, dtype=torch.float32)
     valid = target > -1
     positive = (target == 1) & valid
-    predicted = (pred >= thr) & valid
+    predicted = predicted.bool() & valid
     tp = (positive & predicted).sum(0).double()
     n_pred = predicted.sum(0).double()
     n_pos = positive.sum(0).double()
@@ -106,15 +121,8 @@ def multilabel_metrics(pred: torch.Tensor,
     def f1(p, r):
         return 2 * p * r / (p + r) if p + r > 0 else 0.
 
-    ap = average_precision(pred, target, ap_type)
     return dict(
-        mAP=ap.mean().item(),
-        CP=cp,
-        CR=cr,
-        CF1=f1(cp, cr),
-        OP=op,
-        OR=o_r,
-        OF1=f1(op, o_r))
+        CP=cp, CR=cr, CF1=f1(cp, cr), OP=op, OR=o_r, OF1=f1(op, o_r))
 
 
 def unknown_except_verified(target: torch.Tensor,
@@ -141,8 +149,16 @@ class MLCMetric(BaseMetric):
     partly labelled: their positives (``gt_label``) and verified negatives
     count, and every other class is -1 (unknown) and ignored.
 
+    CP ... OF1 count the labels the model predicted, each sample's
+    ``pred_label``: the head owns the one threshold (``model.head.thr``,
+    0.5 by default; mmpretrain's ``MultiLabelClsHead`` sets ``pred_label``
+    to the classes whose score is >= it), so that the figures are those of
+    the predictions ``tools/test.py`` and ``MultiLabelInferencer`` give.
+    mAP reads ``pred_score`` and needs no threshold.
+
     Args:
-        thr (float): score threshold of CP ... OF1. Defaults to 0.5.
+        thr (None): removed; passing a value is an error naming
+            ``model.head.thr``, which replaces it.
         ap_type (str): the AP behind mAP and the per-class table:
             'non_interpolated' (default; mmpretrain's ``AveragePrecision``)
             or 'envelope' (the precision-envelope, VOC-style AP of the code
@@ -157,17 +173,22 @@ class MLCMetric(BaseMetric):
     """
 
     def __init__(self,
-                 thr: float = 0.5,
+                 thr: None = None,
                  ap_type: str = 'non_interpolated',
                  per_class: bool = False,
                  per_class_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if thr is not None:
+            raise ValueError(
+                f'MLCMetric: thr={thr!r}: the threshold is the head\'s, '
+                'model.head.thr (MLCMetric counts the pred_label it '
+                'decides): remove thr from the evaluator and set '
+                f'model.head.thr={thr!r} (--cfg-options model.head.thr=...)')
         if ap_type not in AP_TYPES:
             raise ValueError(f'MLCMetric: ap_type must be one of {AP_TYPES}, '
                              f'got {ap_type!r}')
-        self.thr = thr
         self.ap_type = ap_type
         self.per_class = per_class or per_class_file is not None
         self.per_class_file = per_class_file
@@ -192,21 +213,31 @@ class MLCMetric(BaseMetric):
                     # count, every other class is unknown
                     target = unknown_except_verified(
                         target, torch.as_tensor(negative, dtype=torch.long))
-            self.results.append(dict(pred_score=score, gt_score=target))
+            result = dict(pred_score=score, gt_score=target)
+            if 'pred_label' in sample:
+                result['pred_label'] = label_to_onehot(
+                    sample['pred_label'].cpu(), score.numel()).bool()
+            self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         pred = torch.stack([r['pred_score'] for r in results])
         target = torch.stack([r['gt_score'] for r in results])
-        metrics = multilabel_metrics(pred, target, self.thr, self.ap_type)
+        if any('pred_label' not in r for r in results):
+            raise KeyError(
+                'MLCMetric counts the labels the model predicted: every data '
+                'sample needs pred_label (set by the head from its thr)')
+        predicted = torch.stack([r['pred_label'] for r in results])
+        ap = average_precision(pred, target, self.ap_type)
+        metrics = dict(mAP=ap.mean().item(),
+                       **label_metrics(predicted, target))
         logger = MMLogger.get_current_instance()
         header = '| ' + ' | '.join(f'{k:>6}' for k in METRIC_KEYS) + ' |'
         row = '| ' + ' | '.join(f'{metrics[k]:6.2f}'
                                 for k in METRIC_KEYS) + ' |'
         ap_note = ', envelope AP' if self.ap_type == 'envelope' else ''
         logger.info(f'Multi-label metrics over {len(results)} images '
-                    f'(thr={self.thr}{ap_note}):\n{header}\n{row}')
+                    f'(labels at the head\'s thr{ap_note}):\n{header}\n{row}')
         if self.per_class:
-            ap = average_precision(pred, target, self.ap_type)
             metrics['AP_classwise'] = [round(v, 4) for v in ap.tolist()]
             self._report_per_class(ap, (target == 1).sum(0), logger)
         return metrics

@@ -125,3 +125,22 @@ def test_export_refuses_a_checkpoint_that_does_not_fit(
         run_tool('tools/deployment/pytorch2onnx.py', config,
                  misfit_checkpoints['eight_classes'], '--out',
                  tmp_path / 'tiny.onnx')
+
+
+@pytest.mark.parametrize('normalise', [True, False])
+def test_preprocess_info_follows_the_preprocessor(normalise):
+    from types import SimpleNamespace
+
+    from mmpretrain.models import ClsDataPreprocessor
+
+    from oprl_mm.apis.deploy import preprocess_info
+    pre = ClsDataPreprocessor(
+        mean=[1., 2., 3.] if normalise else None,
+        std=[4., 5., 6.] if normalise else None,
+        to_rgb=True)
+    info = preprocess_info(SimpleNamespace(data_preprocessor=pre), 32)
+    assert info['to_rgb'] is True and info['img_size'] == 32
+    if normalise:
+        assert info['mean'] == [1., 2., 3.] and info['std'] == [4., 5., 6.]
+    else:
+        assert info['mean'] is None and info['std'] is None

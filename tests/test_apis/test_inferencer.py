@@ -334,3 +334,60 @@ def test_failures_of_one_image_are_listed(inferencer, synth_images,
     assert len(inferencer.failed) == 4
     assert '64 x 64 = 4096 pixels, more than the limit of 4095' in \
         inferencer.failed[0]['reason']
+
+
+def test_mmpretrain_call_and_folder_handling(inferencer, synth_images):
+    """The call is mmpretrain's ``ImageClassificationInferencer.__call__``
+    (its kwargs dispatch, batching, progress) and a folder path becomes
+    its files, as there."""
+    from mmpretrain.apis import ImageClassificationInferencer
+    assert MultiLabelInferencer.__call__ is \
+        ImageClassificationInferencer.__call__
+    paths = sorted(str(p) for p in synth_images.glob('*.png'))
+    results = inferencer(str(synth_images), batch_size=3)
+    assert sorted(r['image'] for r in results) == paths
+    with pytest.raises(ValueError, match='unknown argument'):
+        inferencer(paths[0], no_such_option=1)
+
+
+def test_the_head_owns_the_threshold(tiny_model, synth_images):
+    config, checkpoint, _ = tiny_model
+    path = str(sorted(synth_images.glob('*.png'))[0])
+    # no thr: the config's head threshold, read back and applied
+    own = MultiLabelInferencer(config, checkpoint, device='cpu',
+                               cfg_options={'model.head.thr': 0.45})
+    assert own.model.head.thr == 0.45
+    assert torch.equal(own.thresholds, torch.full((NUM_CLASSES, ), 0.45))
+    result = own(path)[0]
+    scores = np.array(result['pred_scores'])
+    assert sorted(result['pred_labels']) == np.flatnonzero(
+        scores >= 0.45).tolist()
+    # thr sets the head's threshold, per class too: test_step's
+    # pred_label (what MLCMetric counts) is the inferencer's labels
+    per_class = np.where(np.arange(NUM_CLASSES) % 2 == 0, 0.0, 1.01)
+    own.set_thresholds(per_class.tolist())
+    assert torch.equal(own.model.head.thr.cpu(),
+                       torch.tensor(per_class, dtype=torch.float32))
+    sample = own.model.test_step(pseudo_batch(own, path))[0]
+    assert sorted(sample.pred_label.tolist()) == list(
+        range(0, NUM_CLASSES, 2)) == sorted(own(path)[0]['pred_labels'])
+    own.thresholds = 0.2  # the attribute of before: sets the head's
+    assert own.model.head.thr == 0.2
+
+
+def pseudo_batch(inferencer, path):
+    from mmengine.dataset import pseudo_collate
+    return pseudo_collate([inferencer.prepare(path)])
+
+
+def test_show_dir_draws_the_images_read(inferencer, mixed_folder, tmp_path):
+    """A skipped image has no prediction: the drawings are those of the
+    images read, each under its own name."""
+    paths = sorted(str(p) for p in mixed_folder.iterdir())
+    with pytest.warns(UserWarning, match='skipped unreadable image'):
+        results = inferencer(paths, batch_size=2, skip_unreadable=True,
+                             show_dir=str(tmp_path / 'vis'))
+    drawn = sorted(p.stem for p in (tmp_path / 'vis').iterdir())
+    assert drawn == sorted(osp.splitext(osp.basename(r['image']))[0]
+                           for r in results)
+    assert len(drawn) == 3

@@ -202,7 +202,8 @@ def test_the_tools_share_one_thr_parser(tmp_path):
     args = parser.parse_args(['c.py', 'w.pth', '--thr', '0.25',
                               '--cfg-options', 'a.b=1'])
     assert args.thr == 0.25 and args.cfg_options == {'a.b': 1}
-    assert parser.parse_args(['c.py', 'w.pth']).thr == 0.5
+    # default: the config's model.head.thr (the one threshold)
+    assert parser.parse_args(['c.py', 'w.pth']).thr is None
 
 
 def test_test_tool_refuses_a_checkpoint_that_does_not_fit(

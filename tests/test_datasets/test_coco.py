@@ -414,3 +414,23 @@ def test_labels_and_boxes_equal_the_pycocotools_reading(tmp_path):
         assert infos[name]['gt_label'] == labels
         np.testing.assert_array_equal(infos[name]['gt_bboxes'], boxes)
         assert infos[name]['gt_bboxes_labels'].tolist() == box_labels
+
+
+def test_set_classes_is_what_mmengine_metainfo_reads():
+    """``set_classes`` writes mmengine's protected ``BaseDataset._metainfo``
+    (``metainfo`` is a copy without a setter); this fails on an mmengine
+    where ``metainfo`` no longer reads it."""
+    from mmengine.dataset import BaseDataset
+
+    from oprl_mm.datasets.utils import set_classes
+
+    class Listed(BaseDataset):
+
+        def load_data_list(self):
+            set_classes(self, ['b', 'a'])
+            return [dict(img_path='x.png')]
+
+    ds = Listed(ann_file='', serialize_data=False)
+    assert ds.metainfo['classes'] == ('b', 'a')
+    ds.metainfo['classes'] = ('c', )  # a copy: no effect
+    assert ds.metainfo['classes'] == ('b', 'a')

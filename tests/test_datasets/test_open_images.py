@@ -190,6 +190,8 @@ def test_metric_ignores_unknown_labels(tmp_path):
         batch = []
         for info, score in zip(infos, scores):
             s = DataSample().set_pred_score(torch.tensor(score))
+            # pred_label as the head sets it at its thr of 0.5
+            s.set_pred_label(torch.where(torch.tensor(score) >= 0.5)[0])
             s.set_gt_label(torch.tensor(info['gt_label'], dtype=torch.long))
             s.set_metainfo(dict(gt_label_negative=info['gt_label_negative']))
             batch.append(s.to_dict())
@@ -222,3 +224,20 @@ def test_latin1_descriptions_name_file_and_offset(tmp_path):
     with open(path, 'wb') as f:  # a BOM is accepted
         f.write(b'\xef\xbb\xbf' + DESCRIPTIONS.encode())
     assert OpenImages(str(tmp_path)).metainfo['classes'][0] == 'Apple'
+
+
+def test_lazy_init_through_mmengines_full_init(tmp_path):
+    """mmengine's ``full_init`` runs the public steps (``load_data_list``,
+    ``filter_data``); OpenImages keeps arrays, not a ``data_list``, and
+    reads nothing before it is used."""
+    assert 'full_init' not in OpenImages.__dict__
+    write_root(str(tmp_path))
+    ds = OpenImages(str(tmp_path), lazy_init=True, indices=[1, 0],
+                    serialize_data=True)
+    assert not hasattr(ds, 'image_ids')  # nothing read yet
+    assert len(ds) == 2
+    assert ds.get_data_info(1)['img_path'].endswith('0001.jpg')
+    assert ds.data_list == []
+    eager = OpenImages(str(tmp_path))
+    assert [eager.get_data_info(i) for i in (1, 0)] == [
+        dict(ds.get_data_info(i), sample_idx=1 - i) for i in range(2)]

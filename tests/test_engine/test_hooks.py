@@ -137,8 +137,9 @@ def test_load_report_hook_logs_what_load_from_skipped():
     records = []
     logger = types.SimpleNamespace(
         log=lambda level, msg: records.append((level, msg)))
+    from mmengine.config import Config
     runner = types.SimpleNamespace(model=model, logger=logger,
-                                   _load_from='other.pth')
+                                   cfg=Config(dict(load_from='other.pth')))
     LoadReportHook().after_load_checkpoint(runner, dict(state_dict=state))
     (level, msg), = records
     assert level == logging.WARNING and 'other.pth' in msg
@@ -148,3 +149,24 @@ def test_load_report_hook_logs_what_load_from_skipped():
     LoadReportHook().after_load_checkpoint(
         runner, dict(state_dict=model.state_dict()))
     assert records == []
+
+
+def test_checkpoint_hook_private_methods_atomic_hook_overrides():
+    """``AtomicCheckpointHook`` overrides two private methods of mmengine's
+    ``CheckpointHook`` (no public seam for how files are written): this
+    fails on an mmengine that renames them, changes their arguments or no
+    longer calls them from its public events."""
+    import inspect
+
+    from mmengine.hooks import CheckpointHook
+    expected = {
+        '_save_checkpoint_with_step': ['self', 'runner', 'step', 'meta'],
+        '_save_best_checkpoint': ['self', 'runner', 'metrics'],
+    }
+    for name, args in expected.items():
+        method = getattr(CheckpointHook, name)
+        assert list(inspect.signature(method).parameters) == args
+    assert 'self._save_checkpoint_with_step(' in inspect.getsource(
+        CheckpointHook._save_checkpoint)
+    assert 'self._save_best_checkpoint(' in inspect.getsource(
+        CheckpointHook.after_val_epoch)

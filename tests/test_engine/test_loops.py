@@ -38,3 +38,22 @@ def test_raw_weights_scored_beside_ema(tmp_path, tiny_data, tiny_cfg,
     assert raw['raw/mAP'] == pytest.approx(records[0]['raw/mAP'], abs=1e-4)
     # the best checkpoint still follows the EMA figure
     assert glob.glob(str(tmp_path / 'best_mAP_epoch_1.pth'))
+
+
+def test_raw_scoring_drops_a_val_loss_element_as_mmengine_does():
+    """``without_loss`` follows mmengine's own rule for the loss element a
+    ``val_step`` may append (``mmengine.runner.loops._update_losses``, a
+    private function read here only to catch a change of that rule)."""
+    import torch
+    from mmengine.runner.loops import _update_losses
+    from mmengine.structures import BaseDataElement
+    from mmpretrain.structures import DataSample
+
+    from oprl_mm.engine.loops.raw_and_ema_val_loop import without_loss
+
+    samples = [DataSample().set_pred_score(torch.rand(3)) for _ in range(2)]
+    loss = BaseDataElement(loss=dict(loss_cls=torch.tensor(0.5)))
+    for outputs in (samples, samples + [loss]):
+        expected, _ = _update_losses(list(outputs), {})
+        assert without_loss(list(outputs)) == expected
+    assert len(without_loss(samples + [loss])) == 2

@@ -129,3 +129,19 @@ def test_refused_objects_stay_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError) as e:
         read_checkpoint(str(path))
     assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize('key,value', [('resume', True),
+                                       ('load_from', 'other.pth')])
+def test_runner_load_refuses_a_config_that_would_load_again(
+        tmp_path, key, value):
+    """``Runner.load_or_resume`` (in ``runner.test()``) would load over the
+    strict load: the config must not ask for it."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from oprl_mm.engine.strict_load import runner_load_strict
+    runner = SimpleNamespace(cfg=Config({key: value}))
+    with pytest.raises(ValueError, match=f'{key}=.*cfg.load_from = None'):
+        runner_load_strict(runner, save(tiny(), tmp_path / 'a.pth'))

@@ -39,7 +39,8 @@ def test_metric_option_and_default():
 
     metric = METRICS.build(dict(type='MLCMetric', ap_type='envelope'))
     samples = [
-        DataSample().set_pred_score(s).set_gt_score(t.float()).to_dict()
+        DataSample().set_pred_score(s).set_gt_score(t.float()).set_pred_label(
+            torch.where(s >= 0.5)[0]).to_dict()
         for s, t in zip(SCORES, TARGETS)
     ]
     metric.process(None, samples)

@@ -162,8 +162,9 @@ def samples(boxes, shapes):
         s = DataSample(metainfo=dict(
             ori_shape=shape,
             gt_bboxes=np.array(box, np.float32).reshape(-1, 4)))
+        # pred_label as the head sets it at its thr of 0.5
         out.append(s.set_pred_score(p).set_gt_label(torch.tensor(lab))
-                   .to_dict())
+                   .set_pred_label(torch.where(p >= 0.5)[0]).to_dict())
     return out
 
 

@@ -105,3 +105,21 @@ def test_baselines_keep_maps_in_a_classifier():
                         [DataSample(), DataSample()], mode='predict')
         # a 2 x 2 last map at 64 px (stride 32)
         assert out[0].class_attention.shape == (C, 2, 2)
+
+
+def test_mmpretrain_get_predictions_keeps_its_meaning():
+    """``ClassMapsMixin.predict`` calls mmpretrain's private
+    ``MultiLabelClsHead._get_predictions``: sigmoid scores and the labels
+    at the head's ``thr`` (a number or one per class). Fails on an
+    mmpretrain where that changes."""
+    head = MODELS.build(
+        dict(type='LinearCAMHead', num_classes=C, in_channels=D, thr=0.4))
+    logits = torch.tensor([[2., -1., 0., -0.3], [-3., 0.5, 0.1, -0.5]])
+    samples = head._get_predictions(logits, None)
+    for sample, row in zip(samples, logits):
+        assert torch.equal(sample.pred_score, row.sigmoid())
+        assert sample.pred_label.tolist() == torch.where(
+            row.sigmoid() >= 0.4)[0].tolist()
+    head.thr = torch.tensor([0.0, 1.1, 1.1, 1.1])  # per class
+    samples = head._get_predictions(logits, None)
+    assert [s.pred_label.tolist() for s in samples] == [[0], [0]]

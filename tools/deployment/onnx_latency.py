@@ -101,11 +101,13 @@ def main():
     import onnxruntime
     import torch
 
-    from oprl_cli.args import model_from_args
+    from oprl_cli.args import config_from_args
     from oprl_mm.apis.deploy import config_img_size, export_onnx
+    from oprl_mm.apis.inferencer import load_model
 
-    model = model_from_args(args, device='cpu')
-    size = args.img_size or config_img_size(model._config)
+    cfg = config_from_args(args)
+    model = load_model(cfg, getattr(args, 'checkpoint', None), 'cpu')
+    size = args.img_size or config_img_size(cfg)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = args.onnx or export_onnx(
             model, osp.join(tmp, 'model.onnx'), size)

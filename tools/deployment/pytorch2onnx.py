@@ -64,14 +64,16 @@ def image_size(args, cfg):
 
 def main():
     args = parse_args()
-    from oprl_cli.args import model_from_args
-    from oprl_mm.apis.deploy import (check_export_size, export_onnx,
-                                     verify_onnx)
+    from oprl_cli.args import config_from_args
+    from oprl_mm.apis.deploy import (check_export_size, config_img_size,
+                                     export_onnx, verify_onnx)
+    from oprl_mm.apis.inferencer import load_model
 
-    model = model_from_args(args, device='cpu')
-    size = image_size(args, model._config)
+    cfg = config_from_args(args)
+    model = load_model(cfg, args.checkpoint, 'cpu')
+    size = image_size(args, cfg)
     try:
-        check_export_size(model, size)
+        check_export_size(model, size, probe_size=config_img_size(cfg))
     except ValueError as e:
         sys.exit(f'error: --img-size: {e}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -67,7 +67,8 @@ def add_model_args(parser: argparse.ArgumentParser,
     Args:
         checkpoint (bool | str): True adds a required ``checkpoint``, False
             none, ``'optional'`` one that may be left out.
-        thr (bool): add ``--thr`` (default 0.5).
+        thr (bool): add ``--thr`` (default: the config's
+            ``model.head.thr``, the one threshold).
         device (bool): add ``--device``.
     """
     parser.add_argument('config', help='config file')
@@ -81,9 +82,10 @@ def add_model_args(parser: argparse.ArgumentParser,
         parser.add_argument(
             '--thr',
             type=parse_thr,
-            default=0.5,
+            default=None,
             help='score threshold: a number for every class, or a '
-            'per-class thresholds JSON file (default 0.5)')
+            'per-class thresholds JSON file (default: the config\'s '
+            'model.head.thr, 0.5 in the shipped configs)')
     if device:
         parser.add_argument(
             '--device',
@@ -134,5 +136,5 @@ def inferencer_from_args(args: argparse.Namespace,
         config_from_args(args),
         getattr(args, 'checkpoint', None),
         device=getattr(args, 'device', None),
-        thr=getattr(args, 'thr', 0.5),
+        thr=getattr(args, 'thr', None),
         **kwargs)

@@ -83,7 +83,7 @@ val_dataloader = dict(
         scenes, split='val', test_mode=True, pipeline=test_pipeline),
 )
 val_evaluator = [
-    dict(type='MLCMetric', thr=0.5),
+    dict(type='MLCMetric'),
     # images whose every object is at most 0.3 of the side (objects are
     # 0.15-0.6 of it: about a quarter of them are this small)
     dict(type='SmallObjectMAP', small_side=0.3),

@@ -96,7 +96,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(test_mode=True, pipeline=test_pipeline),
 )
-val_evaluator = dict(type='MLCMetric', thr=0.5)
+val_evaluator = dict(type='MLCMetric')
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

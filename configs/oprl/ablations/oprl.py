@@ -26,7 +26,7 @@ test_dataloader = val_dataloader
 val_shift_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 val_evaluator = [
-    dict(type='MLCMetric', thr=0.5),
+    dict(type='MLCMetric'),
     # images whose every object box side is <= 0.2 of the image side
     dict(type='SmallObjectMAP', small_side=0.2),
     # SynthEntangled's dependent classes (SynthEntangled.dependents)

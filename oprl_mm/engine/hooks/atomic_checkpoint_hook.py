@@ -18,6 +18,11 @@ and changes only how files are written and removed:
 - ``last_checkpoint`` is written the same way, after its target is complete;
 - outdated checkpoints and the previous best are removed after the new file
   is complete, and only when they lie inside this run's checkpoint folder.
+
+``CheckpointHook`` has no public seam for how it writes and removes files:
+the hook overrides its private ``_save_checkpoint_with_step`` and
+``_save_best_checkpoint`` (mmengine 0.10); tests/test_engine/test_hooks.py
+checks that mmengine still calls them with these arguments.
 """
 import glob
 import os

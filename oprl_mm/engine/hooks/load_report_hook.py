@@ -35,7 +35,7 @@ class LoadReportHook(Hook):
             return
         lines = [
             f'the checkpoint loaded for training '
-            f'({runner._load_from}) does not fit the model exactly; '
+            f'({runner.cfg.get("load_from")}) does not fit the model exactly; '
             'these keys keep the model\'s initial values:'
         ]
         if wrong_shape:

@@ -1,14 +1,25 @@
 """Validation of the raw weights beside the EMA ones."""
+from numbers import Number
 from typing import Dict, List, Union
 
 import torch
 from mmengine.runner import ValLoop
-from mmengine.runner.loops import _parse_losses, _update_losses
 from mmengine.runner.amp import autocast
+from mmengine.structures import BaseDataElement
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
 RAW_PREFIX = 'raw/'
+
+
+def without_loss(outputs: list) -> list:
+    """A ``val_step``'s data samples without the loss element a model may
+    append (``BaseDataElement`` holding only ``loss``), which mmengine's
+    ``ValLoop`` takes off before the evaluator sees the samples."""
+    if outputs and isinstance(outputs[-1], BaseDataElement) and \
+            outputs[-1].keys() == ['loss']:
+        return outputs[:-1]
+    return outputs
 
 
 @LOOPS.register_module()
@@ -19,9 +30,11 @@ class RawAndEMAValLoop(ValLoop):
     plain validation scores the EMA model only. Query2Label and SADCL score
     both the raw and the EMA model at every epoch and keep the better. With
     ``evaluate_raw=True`` this loop first scores the weights being trained
-    (before the swap), then validates as ``ValLoop`` does; the raw figures
-    are logged beside the EMA ones under ``raw/<key>`` (``raw/mAP`` ...).
-    Checkpoint selection (``save_best='mAP'``) still follows the EMA model.
+    (before ``ValLoop.run`` and so before the swap), then validates as
+    ``ValLoop`` does; the raw figures go to the message hub as
+    ``val/raw/<key>``, where ``RuntimeInfoHook`` puts the EMA ones, and the
+    logger writes them beside the EMA ones (``raw/mAP`` ...). Checkpoint
+    selection (``save_best='mAP'``) still follows the EMA model.
 
     Args:
         runner: the runner.
@@ -41,21 +54,16 @@ class RawAndEMAValLoop(ValLoop):
         self.evaluate_raw = evaluate_raw
 
     def run(self) -> dict:
-        """``ValLoop.run`` with the raw weights scored before the EMA swap."""
-        self.runner.call_hook('before_val')
+        """The raw weights' metrics, then ``ValLoop.run``; returns both."""
         raw = self.raw_metrics() if self.evaluate_raw else {}
-        # EMAHook swaps the averaged weights in here
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        self.val_loss.clear()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        if self.val_loss:
-            metrics.update(_parse_losses(self.val_loss, 'val'))
+        hub = self.runner.message_hub
+        for key, value in raw.items():  # as RuntimeInfoHook.after_val_epoch
+            if isinstance(value, Number):
+                hub.update_scalar(f'val/{key}', value)
+            else:
+                hub.update_info(f'val/{key}', value)
+        metrics = super().run()
         metrics.update(raw)
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
         return metrics
 
     @torch.no_grad()
@@ -65,8 +73,7 @@ class RawAndEMAValLoop(ValLoop):
         for data_batch in self.dataloader:
             with autocast(enabled=self.fp16):
                 outputs = self.runner.model.val_step(data_batch)
-            # losses a val_step may return are not data samples
-            outputs, _ = _update_losses(outputs, {})
-            self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+            self.evaluator.process(
+                data_samples=without_loss(outputs), data_batch=data_batch)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         return {RAW_PREFIX + key: value for key, value in metrics.items()}

@@ -52,6 +52,10 @@ class ClassMapsMixin:
         if not self.keep_class_maps:
             return super().predict(feats, data_samples)
         outputs = self.class_maps(feats)
+        # mmpretrain's MultiLabelClsHead has no public "logits -> samples":
+        # predict() would run the head a second time. _get_predictions sets
+        # pred_score and pred_label at the head's thr (the one threshold);
+        # tests/test_models/test_class_maps.py checks that meaning.
         predictions = self._get_predictions(outputs['logits'], data_samples)
         for sample, saliency, attention in zip(
                 predictions, outputs['saliency'].detach().float(),

@@ -112,7 +112,9 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
             gives none.
         aux_loss (dict): loss of p_aux, on probabilities. Defaults to
             ``ProbAsymmetricLoss`` with the same parameters.
-        thr (float): score threshold of ``pred_label``. Defaults to 0.5.
+        thr (float): score threshold of ``pred_label``, the project's one
+            threshold: ``MLCMetric`` counts ``pred_label`` and
+            ``MultiLabelInferencer`` reports and sets it. Defaults to 0.5.
         keep_class_maps (bool): ``predict()`` also stores each image's S
             (``class_saliency``) and SPA weights (``class_attention``),
             C x H x W, in its data sample, for
