@@ -21,7 +21,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import time
 
 # tools/ holds oprl_cli, the tools' shared command-line plumbing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -68,6 +67,7 @@ def main():
     from oprl_mm.apis.deploy import (check_export_size, config_img_size,
                                      export_onnx, verify_onnx)
     from oprl_mm.apis.inferencer import load_model
+    from oprl_mm.utils import timed
 
     cfg = config_from_args(args)
     model = load_model(cfg, args.checkpoint, 'cpu')
@@ -77,12 +77,12 @@ def main():
     except ValueError as e:
         sys.exit(f'error: --img-size: {e}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    start = time.perf_counter()
-    export_onnx(model, args.out, size, args.opset,
-                classes=model.dataset_meta.get('classes'))
+    seconds, _ = timed(lambda: export_onnx(
+        model, args.out, size, args.opset,
+        classes=model.dataset_meta.get('classes')))
     print(f'exported {args.out} ({osp.getsize(args.out) / 2**20:.1f} MiB, '
           f'input 3 x {size} x {size}, opset {args.opset}) in '
-          f'{time.perf_counter() - start:.1f} s')
+          f'{seconds:.1f} s')
     if args.verify:
         try:
             diffs = verify_onnx(model, args.out, size, (1, 2), args.atol)

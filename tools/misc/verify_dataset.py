@@ -16,7 +16,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import time
 
 from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
@@ -148,13 +147,16 @@ def main():
     cfg = read_config(args)
     from oprl_cli.dataset_check import format_report
 
+    from oprl_mm.utils import timed
+
     out = args.out or osp.join(
         'work_dirs', 'verify_dataset',
         f'{osp.splitext(osp.basename(args.config))[0]}_{args.split}.json')
-    start = time.time()
     report = dict(config=args.config, split=args.split)
-    report.update(check_split(cfg, args.split, args.num_workers))
-    report['seconds'] = round(time.time() - start, 1)
+    seconds, checked = timed(
+        lambda: check_split(cfg, args.split, args.num_workers))
+    report.update(checked)
+    report['seconds'] = round(seconds, 1)
     print(format_report(report))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     dump(report, out, indent=2)
