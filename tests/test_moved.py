@@ -69,7 +69,7 @@ def test_no_attribute_is_stored_without_a_reader():
 
     from oprl_mm.models.layers import SemanticAssociationGCN
     head = MODELS.build(
-        dict(type='OPRLHead', num_classes=3, in_channels=8, label_dims=4))
+        dict(type='OPRLHead', num_classes=3, in_channels=8, embed_dims=4))
     assert not hasattr(head, 'label_dims')
     assert head.ctransform.out_channels == 4
     gcn = SemanticAssociationGCN(num_classes=3, embed_dims=4, num_layers=2)
