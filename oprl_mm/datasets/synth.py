@@ -547,6 +547,24 @@ class SynthMultiLabel(RenderedMultiLabelDataset):
         ]
 
 
+def _coco_objects(info: dict, image_id: int, first_id: int) -> List[dict]:
+    """One COCO annotation per object of a data info, numbered from
+    ``first_id``."""
+    annotations = []
+    for box, label in zip(info['gt_bboxes'].tolist(),
+                          info['gt_bboxes_labels'].tolist()):
+        x1, y1, x2, y2 = box
+        annotations.append(
+            dict(
+                id=first_id + len(annotations),
+                image_id=image_id,
+                category_id=int(label) + 1,
+                bbox=[x1, y1, x2 - x1, y2 - y1],
+                area=(x2 - x1) * (y2 - y1),
+                iscrowd=0))
+    return annotations
+
+
 def write_coco(dataset: SynthMultiLabel, out_dir: str,
                img_dir: Optional[str] = None) -> str:
     """Write a split as PNG files and a COCO-style annotation file.
@@ -581,17 +599,8 @@ def write_coco(dataset: SynthMultiLabel, out_dir: str,
         height, width = info['img_shape']
         images.append(
             dict(id=idx + 1, file_name=file_name, height=height, width=width))
-        for box, label in zip(info['gt_bboxes'].tolist(),
-                              info['gt_bboxes_labels'].tolist()):
-            x1, y1, x2, y2 = box
-            annotations.append(
-                dict(
-                    id=len(annotations) + 1,
-                    image_id=idx + 1,
-                    category_id=int(label) + 1,
-                    bbox=[x1, y1, x2 - x1, y2 - y1],
-                    area=(x2 - x1) * (y2 - y1),
-                    iscrowd=0))
+        annotations.extend(
+            _coco_objects(info, idx + 1, first_id=len(annotations) + 1))
     categories = [
         dict(id=i + 1, name=name, supercategory='shape')
         for i, name in enumerate(dataset.metainfo['classes'])
