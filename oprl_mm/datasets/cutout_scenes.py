@@ -275,20 +275,9 @@ class CutoutScenes(RenderedMultiLabelDataset):
                  ann_file: str = '',
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-        if not 0 < scale_range[0] <= scale_range[1] < 1:
-            raise ValueError(f'scale_range must lie in (0, 1), got '
-                             f'{scale_range}')
-        self.split = split
-        self.num_images = (DEFAULT_NUM_IMAGES[split]
-                           if num_images is None else int(num_images))
-        self.img_size = int(img_size)
-        self.seed = int(seed)
-        self.pair_prob = float(pair_prob)
-        self.max_objects = int(max_objects)
-        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
-        self.min_visible = float(min_visible)
+        self._check_args(split, scale_range)
+        self._set_sampling(split, num_images, img_size, seed, pair_prob,
+                           max_objects, scale_range, min_visible)
         self.cutout_root = resolve_root(cutout_root)
         self.background_root = resolve_root(background_root)
         class_dirs = self._class_dirs(classes)
@@ -299,6 +288,29 @@ class CutoutScenes(RenderedMultiLabelDataset):
         self.backgrounds = self._split_backgrounds(heldout_share, split_seed)
         metainfo = {'classes': tuple(class_dirs), **(metainfo or {})}
         super().__init__(ann_file=ann_file, metainfo=metainfo, **kwargs)
+
+    @staticmethod
+    def _check_args(split: str, scale_range: Sequence[float]) -> None:
+        if split not in SPLITS:
+            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        if not 0 < scale_range[0] <= scale_range[1] < 1:
+            raise ValueError(f'scale_range must lie in (0, 1), got '
+                             f'{scale_range}')
+
+    def _set_sampling(self, split: str, num_images: Optional[int],
+                      img_size: int, seed: int, pair_prob: float,
+                      max_objects: int, scale_range: Sequence[float],
+                      min_visible: float) -> None:
+        """The split and how its scenes are drawn."""
+        self.split = split
+        self.num_images = (DEFAULT_NUM_IMAGES[split]
+                           if num_images is None else int(num_images))
+        self.img_size = int(img_size)
+        self.seed = int(seed)
+        self.pair_prob = float(pair_prob)
+        self.max_objects = int(max_objects)
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
+        self.min_visible = float(min_visible)
 
     # ------------------------------------------------------------ sources
     def _class_dirs(self, classes) -> Dict[str, List[str]]:

@@ -358,23 +358,14 @@ class OpenImages(MultiLabelDataset):
                  image_ext: str = '.jpg',
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if version not in LABEL_FILES:
-            raise ValueError(f"version must be 'v6' or 'v7', got {version!r}")
-        if split not in LABEL_FILES[version]:
-            raise ValueError('split must be one of '
-                             f'{tuple(LABEL_FILES[version])}, got {split!r}')
+        self._check_args(version, split)
         self.split = split
         self.filter_empty_gt = filter_empty_gt(filter_cfg, 'OpenImages')
         self.skip_unreadable = skip_unreadable
         self.check_images = check_images
         self.image_ext = image_ext
-        self.label_file = osp.join(data_root, label_file
-                                   or LABEL_FILES[version][split])
-        self.class_file = osp.join(data_root, class_file
-                                   or CLASS_FILES[version][0])
-        self.trainable_file = osp.join(
-            data_root, trainable_file or CLASS_FILES[version][1]) \
-            if use_trainable else None
+        self._set_files(data_root, version, split, label_file, class_file,
+                        trainable_file, use_trainable)
         classes = self._read_classes()
         self.subset_indices = kwargs.pop('indices', None)
         kwargs.pop('serialize_data', None)
@@ -386,6 +377,28 @@ class OpenImages(MultiLabelDataset):
             filter_cfg=filter_cfg,
             serialize_data=False,
             **kwargs)
+
+    @staticmethod
+    def _check_args(version: str, split: str) -> None:
+        if version not in LABEL_FILES:
+            raise ValueError(f"version must be 'v6' or 'v7', got {version!r}")
+        if split not in LABEL_FILES[version]:
+            raise ValueError('split must be one of '
+                             f'{tuple(LABEL_FILES[version])}, got {split!r}')
+
+    def _set_files(self, data_root: str, version: str, split: str,
+                   label_file: Optional[str], class_file: Optional[str],
+                   trainable_file: Optional[str],
+                   use_trainable: bool) -> None:
+        """The labels, class descriptions and trainable classes files, the
+        release's names under ``data_root`` unless given."""
+        self.label_file = osp.join(data_root, label_file
+                                   or LABEL_FILES[version][split])
+        self.class_file = osp.join(data_root, class_file
+                                   or CLASS_FILES[version][0])
+        self.trainable_file = osp.join(
+            data_root, trainable_file or CLASS_FILES[version][1]) \
+            if use_trainable else None
 
     def _read_classes(self) -> tuple:
         """Set :attr:`label_names` (the trainable LabelNames, or every

@@ -310,29 +310,10 @@ class SynthMultiLabel(RenderedMultiLabelDataset):
                  ann_file: str = '',
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-        if class_set not in CLASS_SETS:
-            raise ValueError(f'class_set must be one of {CLASS_SETS}, got '
-                             f'{class_set!r}')
-        table = [(name, shape, color, None)
-                 for name, shape, color in CLASS_PALETTE] \
-            if class_set == 'palette' else grid_classes()
-        if not 2 <= num_classes <= len(table):
-            raise ValueError(f'num_classes must be in [2, {len(table)}] for '
-                             f'class_set={class_set!r}, got {num_classes}')
-        partners: Dict[int, int] = {}
-        for a, b in cooccur_pairs:
-            if not (0 <= a < num_classes and 0 <= b < num_classes) or a == b \
-                    or a in partners or b in partners:
-                raise ValueError('cooccur_pairs must be disjoint pairs of '
-                                 f'class indices, got {cooccur_pairs}')
-            partners[a], partners[b] = b, a
-        if max_objects < 1:
-            raise ValueError(f'max_objects must be >= 1, got {max_objects}')
-        if not 0 < size_range[0] <= size_range[1] <= 1:
-            raise ValueError(f'size_range must lie in (0, 1], got '
-                             f'{size_range}')
+        self._check_choices(split, class_set)
+        table = self._class_table(class_set, num_classes)
+        partners = self._pair_partners(cooccur_pairs, num_classes)
+        self._check_sizes(max_objects, size_range)
         self.split = split
         self.num_images = (DEFAULT_NUM_IMAGES[split]
                            if num_images is None else int(num_images))
@@ -349,6 +330,47 @@ class SynthMultiLabel(RenderedMultiLabelDataset):
         classes = tuple(entry[0] for entry in self.class_table)
         metainfo = {'classes': classes, **(metainfo or {})}
         super().__init__(ann_file=ann_file, metainfo=metainfo, **kwargs)
+
+    @staticmethod
+    def _check_choices(split: str, class_set: str) -> None:
+        if split not in SPLITS:
+            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        if class_set not in CLASS_SETS:
+            raise ValueError(f'class_set must be one of {CLASS_SETS}, got '
+                             f'{class_set!r}')
+
+    @staticmethod
+    def _class_table(class_set: str, num_classes: int) -> List[tuple]:
+        """(name, shape, BGR colour, size index or None) of every class of
+        ``class_set``, after checking that it holds ``num_classes``."""
+        table = [(name, shape, color, None)
+                 for name, shape, color in CLASS_PALETTE] \
+            if class_set == 'palette' else grid_classes()
+        if not 2 <= num_classes <= len(table):
+            raise ValueError(f'num_classes must be in [2, {len(table)}] for '
+                             f'class_set={class_set!r}, got {num_classes}')
+        return table
+
+    @staticmethod
+    def _pair_partners(cooccur_pairs: Sequence[Sequence[int]],
+                       num_classes: int) -> Dict[int, int]:
+        """The partner of each paired class, after checking the pairs."""
+        partners: Dict[int, int] = {}
+        for a, b in cooccur_pairs:
+            if not (0 <= a < num_classes and 0 <= b < num_classes) or a == b \
+                    or a in partners or b in partners:
+                raise ValueError('cooccur_pairs must be disjoint pairs of '
+                                 f'class indices, got {cooccur_pairs}')
+            partners[a], partners[b] = b, a
+        return partners
+
+    @staticmethod
+    def _check_sizes(max_objects: int, size_range: Sequence[float]) -> None:
+        if max_objects < 1:
+            raise ValueError(f'max_objects must be >= 1, got {max_objects}')
+        if not 0 < size_range[0] <= size_range[1] <= 1:
+            raise ValueError(f'size_range must lie in (0, 1], got '
+                             f'{size_range}')
 
     # ----------------------------------------------------------- layouts
     # One drawing core for every synthetic set: ``_draw_layout`` draws the
@@ -525,6 +547,24 @@ class SynthMultiLabel(RenderedMultiLabelDataset):
         ]
 
 
+def _coco_objects(info: dict, image_id: int, first_id: int) -> List[dict]:
+    """One COCO annotation per object of a data info, numbered from
+    ``first_id``."""
+    annotations = []
+    for box, label in zip(info['gt_bboxes'].tolist(),
+                          info['gt_bboxes_labels'].tolist()):
+        x1, y1, x2, y2 = box
+        annotations.append(
+            dict(
+                id=first_id + len(annotations),
+                image_id=image_id,
+                category_id=int(label) + 1,
+                bbox=[x1, y1, x2 - x1, y2 - y1],
+                area=(x2 - x1) * (y2 - y1),
+                iscrowd=0))
+    return annotations
+
+
 def write_coco(dataset: SynthMultiLabel, out_dir: str,
                img_dir: Optional[str] = None) -> str:
     """Write a split as PNG files and a COCO-style annotation file.
@@ -559,17 +599,8 @@ def write_coco(dataset: SynthMultiLabel, out_dir: str,
         height, width = info['img_shape']
         images.append(
             dict(id=idx + 1, file_name=file_name, height=height, width=width))
-        for box, label in zip(info['gt_bboxes'].tolist(),
-                              info['gt_bboxes_labels'].tolist()):
-            x1, y1, x2, y2 = box
-            annotations.append(
-                dict(
-                    id=len(annotations) + 1,
-                    image_id=idx + 1,
-                    category_id=int(label) + 1,
-                    bbox=[x1, y1, x2 - x1, y2 - y1],
-                    area=(x2 - x1) * (y2 - y1),
-                    iscrowd=0))
+        annotations.extend(
+            _coco_objects(info, idx + 1, first_id=len(annotations) + 1))
     categories = [
         dict(id=i + 1, name=name, supercategory='shape')
         for i, name in enumerate(dataset.metainfo['classes'])

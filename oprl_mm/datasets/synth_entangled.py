@@ -114,6 +114,25 @@ class SynthEntangled(SynthMultiLabel):
                  size_range: Sequence[float] = (0.12, 0.30),
                  class_set: str = 'palette',
                  **kwargs):
+        self._check_entanglement(class_set, hard_size_range, hard_contrast,
+                                 rare_weight, max_distractors)
+        # before super().__init__, which draws the layouts
+        self._set_entanglement(cooccur_pairs, anchor_brings, rare_weight,
+                               hard_size_range, hard_contrast)
+        if num_images is None and split in self.DEFAULT_NUM_IMAGES:
+            num_images = self.DEFAULT_NUM_IMAGES[split]
+        super().__init__(
+            split=split, num_images=num_images, img_size=img_size,
+            num_classes=num_classes, seed=seed, cooccur_pairs=cooccur_pairs,
+            pair_prob=pair_prob, max_objects=max_objects,
+            max_distractors=max_distractors, size_range=size_range,
+            class_set=class_set, **kwargs)
+
+    @staticmethod
+    def _check_entanglement(class_set: str,
+                            hard_size_range: Sequence[float],
+                            hard_contrast: float, rare_weight: float,
+                            max_distractors: int) -> None:
         if class_set != 'palette':
             raise ValueError('SynthEntangled uses the palette classes only, '
                              f'got class_set={class_set!r}')
@@ -128,7 +147,12 @@ class SynthEntangled(SynthMultiLabel):
         if max_distractors < 2:
             raise ValueError(
                 f'max_distractors must be >= 2, got {max_distractors}')
-        # before super().__init__, which draws the layouts
+
+    def _set_entanglement(self, cooccur_pairs: Sequence[Sequence[int]],
+                          anchor_brings: float, rare_weight: float,
+                          hard_size_range: Sequence[float],
+                          hard_contrast: float) -> None:
+        """The (anchor, dependent) pairs and how hard a dependent is."""
         self.anchor_of: Dict[int, int] = {
             int(d): int(a) for a, d in cooccur_pairs}
         self.dependent_of: Dict[int, int] = {
@@ -138,21 +162,6 @@ class SynthEntangled(SynthMultiLabel):
         self.hard_size_range = (float(hard_size_range[0]),
                                 float(hard_size_range[1]))
         self.hard_contrast = float(hard_contrast)
-        if num_images is None and split in self.DEFAULT_NUM_IMAGES:
-            num_images = self.DEFAULT_NUM_IMAGES[split]
-        super().__init__(
-            split=split,
-            num_images=num_images,
-            img_size=img_size,
-            num_classes=num_classes,
-            seed=seed,
-            cooccur_pairs=cooccur_pairs,
-            pair_prob=pair_prob,
-            max_objects=max_objects,
-            max_distractors=max_distractors,
-            size_range=size_range,
-            class_set=class_set,
-            **kwargs)
 
     @property
     def dependents(self) -> Tuple[int, ...]:

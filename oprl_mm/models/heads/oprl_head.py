@@ -148,20 +148,31 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
                  cooccurrences_per_class: Optional[int] = None,
                  brrm_c_hidden_dims: Optional[int] = None,
                  loss: Dict = dict(
-                     type='LogitAsymmetricLoss',
-                     gamma_pos=0.0,
-                     gamma_neg=4.0,
-                     clip=0.0,
-                     eps=1e-5),
+                     type='LogitAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
+                     clip=0.0, eps=1e-5),
                  aux_loss: Dict = dict(
-                     type='ProbAsymmetricLoss',
-                     gamma_pos=0.0,
-                     gamma_neg=4.0,
-                     clip=0.0,
-                     eps=1e-5),
+                     type='ProbAsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
+                     clip=0.0, eps=1e-5),
                  thr: float = 0.5,
                  keep_class_maps: bool = False,
                  init_cfg: Optional[dict] = None):
+        self._check_args(num_classes, aux_num_positions, embed_dims, thr)
+        super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
+        self._set_attributes(num_classes, in_channels, aux_num_positions,
+                             aux_loss_weight, use_aux_loss, cooccurrence_file,
+                             keep_class_maps)
+        dims = embed_dims or in_channels  # d, the width of X
+        self._build_pooling(dims, filter_ratio, use_spa)
+        self._build_relations(dims, num_gcn_layers, use_sapm,
+                              use_average_message, cooccurrences_per_class,
+                              use_brrm, brrm_r_hidden_ratio,
+                              brrm_c_hidden_ratio, brrm_c_hidden_dims)
+        self._build_outputs(dims, aux_loss, use_aux_loss)
+        self._load_cooccurrence(cooccurrence_file)
+
+    @staticmethod
+    def _check_args(num_classes: int, aux_num_positions: int,
+                    embed_dims: Optional[int], thr: float) -> None:
         if thr is None:
             raise ValueError('OPRLHead predicts with a score threshold: thr '
                              'must be a number (0.5 by default)')
@@ -173,7 +184,11 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
                 f'{aux_num_positions}')
         if embed_dims is not None and embed_dims < 1:
             raise ValueError(f'embed_dims must be >= 1, got {embed_dims}')
-        super().__init__(loss=loss, thr=thr, topk=None, init_cfg=init_cfg)
+
+    def _set_attributes(self, num_classes: int, in_channels: int,
+                        aux_num_positions: int, aux_loss_weight: float,
+                        use_aux_loss: bool, cooccurrence_file: Optional[str],
+                        keep_class_maps: bool) -> None:
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.aux_num_positions = aux_num_positions
@@ -181,35 +196,51 @@ class OPRLHead(ClassMapsMixin, MultiLabelClsHead):
         self.use_aux_loss = use_aux_loss
         self.cooccurrence_file = cooccurrence_file
         self.keep_class_maps = keep_class_maps
-        dims = embed_dims or in_channels  # d, the width of X
 
-        self.saliency_map = nn.Conv2d(in_channels, num_classes, 1)  # Map
-        self.ctransform = nn.Conv2d(in_channels, dims, 1)
+    def _build_pooling(self, dims: int, filter_ratio: float,
+                       use_spa: bool) -> None:
+        """Map (Eq. 3), Ctransform (Eq. 5) and SPA (Eq. 6-7)."""
+        # Map
+        self.saliency_map = nn.Conv2d(self.in_channels, self.num_classes, 1)
+        self.ctransform = nn.Conv2d(self.in_channels, dims, 1)
         self.spa = SpatialPurifiedAttention(
             filter_ratio=filter_ratio if use_spa else 0.0)
+
+    def _build_relations(self, dims: int, num_gcn_layers: int, use_sapm: bool,
+                         use_average_message: bool,
+                         cooccurrences_per_class: Optional[int],
+                         use_brrm: bool, brrm_r_hidden_ratio: float,
+                         brrm_c_hidden_ratio: float,
+                         brrm_c_hidden_dims: Optional[int]) -> None:
+        """SAPM (Eq. 8-10) and BRRM (Eq. 11-13), each None when off."""
         self.gcn = SemanticAssociationGCN(
-            num_classes,
+            self.num_classes,
             dims,
             num_gcn_layers,
             use_average_message,
             cooccurrences_per_class=cooccurrences_per_class) \
             if use_sapm else None
         self.brrm = BidirectionalRefinement(
-            num_classes,
+            self.num_classes,
             dims,
             brrm_r_hidden_ratio,
             brrm_c_hidden_ratio,
             c_hidden_dims=brrm_c_hidden_dims) if use_brrm else None
-        self.classifier = GroupWiseLinear(num_classes, dims)
-        self.aux_loss_module = MODELS.build(aux_loss) if use_aux_loss \
-            else None
 
+    def _build_outputs(self, dims: int, aux_loss: Dict,
+                       use_aux_loss: bool) -> None:
+        """The classifier (Eq. 14) and the loss of p_aux (Eq. 15)."""
+        self.classifier = GroupWiseLinear(self.num_classes, dims)
+        self.aux_loss_module = MODELS.build(aux_loss) if use_aux_loss else None
+
+    def _load_cooccurrence(self, cooccurrence_file: Optional[str]) -> None:
+        """Set A from ``cooccurrence_file``, when one is given."""
         if cooccurrence_file is not None:
             if self.gcn is None:
                 raise ValueError('cooccurrence_file is set but use_sapm=False:'
                                  ' nothing would use the matrix')
             self.gcn.set_cooccurrence(
-                load_cooccurrence_file(cooccurrence_file, num_classes))
+                load_cooccurrence_file(cooccurrence_file, self.num_classes))
 
     @property
     def needs_cooccurrence(self) -> bool:
