@@ -25,9 +25,9 @@ class BackboneFeatureCache:
     every image of ``dataset`` through ``image_pipeline`` (no augmentation,
     so nothing random is frozen into the cache), normalises it with
     ``data_preprocessor`` and runs ``backbone`` in eval mode, keeping the
-    last output (C x h x w) of each image in a float16 ``.npy`` file under
-    ``cache_dir``. Later builds with the same settings read that file
-    (memory-mapped, no pickle) instead of running the backbone.
+    last output (C x h x w) of each image in a float16 ``.npz`` file under
+    ``cache_dir``. Later builds with the same settings load that file into
+    memory (numpy arrays, no pickle) instead of running the backbone.
 
     An item is the wrapped dataset's data info (labels, boxes, masks...:
     the image is not read) with ``img`` set to the float32 feature map and
